@@ -1,0 +1,78 @@
+"""mailroom: the central mail room of a city administration, as a Flask application."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from mailroom.config import DefaultConfig
+
+INSTANCE_ENV = "MAILROOM_INSTANCE_PATH"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """App factory. Config layers: defaults, instance/config.py, MAILROOM_* env, test_config."""
+    instance_path = os.environ.get(INSTANCE_ENV) or None
+    if instance_path and not os.path.isabs(instance_path):
+        raise RuntimeError(f"{INSTANCE_ENV} must be an absolute path, got {instance_path!r}")
+    if instance_path is None:
+        # The project's own instance/ folder (beside the package), also for an editable install.
+        instance_path = str(Path(__file__).resolve().parent.parent / "instance")
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.config.from_object(DefaultConfig)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("MAILROOM")
+    else:
+        app.config.from_mapping(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    _configure_database(app)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app)
+
+    from mailroom import cli, extensions, web
+    from mailroom.models import User
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=str(Path(__file__).parent / "migrations"))
+    extensions.csrf.init_app(app)
+    extensions.login_manager.init_app(app)
+
+    @extensions.login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        return extensions.db.session.get(User, int(user_id))
+
+    web.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _configure_database(app: Flask) -> None:
+    url = app.config.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        url = "sqlite:///" + os.path.join(app.instance_path, "mailroom.sqlite")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite"):
+        # SQLite needs no pool pings; waits for the write lock instead of failing at once.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
+
+
+def _instance_secret(app: Flask) -> str:
+    """A random secret kept in the instance folder (never in git), made on first start."""
+    import secrets
+
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return path.read_text().strip()

@@ -1,0 +1,103 @@
+"""The `mailroom` command: Flask's CLI group (run, shell, db ...) plus the product's commands."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+DEMO_LOGINS_FILE = "demo-logins.txt"
+
+
+def _create_app(*_args) -> Flask:
+    from mailroom import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main() -> None:
+    """Zentrale Poststelle: incoming mail, custody, tours, fleet."""
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(init_command)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(serve_command)
+    for name in ("mailroom.commands.intake", "mailroom.commands.dispatch", "mailroom.commands.fleet"):
+        try:
+            module = __import__(name, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
+
+
+@click.command("init")
+@click.option("--demo", is_flag=True, help="Seed demo data (only into an empty database).")
+@with_appcontext
+def init_command(demo: bool) -> None:
+    """Create or upgrade the database schema (Alembic); optionally seed demo data."""
+    from flask_migrate import upgrade
+
+    from mailroom import demo as demo_data
+    from mailroom.extensions import db
+
+    upgrade()
+    click.echo(f"Datenbank bereit: {db.engine.url.render_as_string(hide_password=True)}")
+    if demo:
+        logins_path = Path(current_app.instance_path) / DEMO_LOGINS_FILE
+        if demo_data.database_is_empty():
+            logins = demo_data.seed()
+            db.session.commit()
+            text = demo_data.format_logins(logins)
+            tmp = logins_path.with_suffix(".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.chmod(0o600)
+            tmp.replace(logins_path)
+            click.echo("Demodaten angelegt.")
+        else:
+            click.echo("Datenbank enthält bereits Daten: Demodaten nicht erneut angelegt.")
+        if logins_path.exists():
+            click.echo(logins_path.read_text(encoding="utf-8"))
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "mailroom", "courier", "fleet"]))
+@click.option("--name", "full_name", default="", help="Full name shown in the UI.")
+@with_appcontext
+def create_user_command(username: str, role: str, full_name: str) -> None:
+    """Create a user; the password is asked for, never taken as an argument."""
+    from mailroom.errors import DomainError
+    from mailroom.extensions import db
+    from mailroom.services.auth import create_user
+
+    password = click.prompt("Passwort", hide_input=True, confirmation_prompt="Passwort wiederholen")
+    try:
+        create_user(username, password, role, full_name)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"Benutzer {username.strip().lower()} ({role}) angelegt.")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Serve the app with waitress (a production WSGI server)."""
+    from waitress import serve
+
+    from mailroom import create_app
+
+    app = create_app()
+    click.echo(f"mailroom läuft auf http://{host}:{port}/ (Strg+C beendet)")
+    sys.stdout.flush()
+    serve(app, host=host, port=port, threads=threads, ident="mailroom")

@@ -1,0 +1,72 @@
+"""Users, passwords and login throttling."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from mailroom.errors import DomainError, ValidationFailed
+from mailroom.extensions import db
+from mailroom.models import Role, User, utcnow
+
+MIN_PASSWORD_LENGTH = 10
+# Compared against when the user does not exist, so both paths cost the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class LoginFailed(DomainError):
+    code = "login_failed"
+    status = 401
+
+
+class LoginLocked(DomainError):
+    code = "login_locked"
+    status = 429
+
+
+def create_user(username: str, password: str, role: Role | str, full_name: str = "") -> User:
+    username = username.strip().lower()
+    if not username or len(username) > 64:
+        raise ValidationFailed("Benutzername fehlt oder ist zu lang.")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ValidationFailed(f"Unbekannte Rolle: {role}") from None
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(f"Das Passwort muss mindestens {MIN_PASSWORD_LENGTH} Zeichen lang sein.")
+    if db.session.scalar(select(User).where(func.lower(User.username) == username)):
+        raise ValidationFailed(f"Benutzer {username} existiert bereits.")
+    user = User(
+        username=username, password_hash=generate_password_hash(password), role=role, full_name=full_name
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(username: str, password: str, *, max_failures: int, lock_seconds: int) -> User:
+    """Return the user for correct credentials; count failures and lock the account for a while
+    after `max_failures` in a row. The caller commits in every case (failures must be stored)."""
+    user = db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    now = utcnow()
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        raise LoginFailed("Benutzername oder Passwort ist falsch.")
+    if user.locked_until and user.locked_until > now:
+        raise LoginLocked(
+            "Zu viele Fehlversuche. Bitte warten Sie einige Minuten und versuchen Sie es erneut."
+        )
+    if not check_password_hash(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= max_failures:
+            user.locked_until = now + timedelta(seconds=lock_seconds)
+            user.failed_logins = 0
+        raise LoginFailed("Benutzername oder Passwort ist falsch.")
+    if not user.active:
+        raise LoginFailed("Dieses Konto ist deaktiviert.")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    return user

@@ -1,0 +1,145 @@
+"""Blueprints (one package per area), error handlers and template helpers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from mailroom.errors import DomainError
+from mailroom.extensions import db
+from mailroom.web.access import enforce_declared_access
+
+GERMAN_ERRORS = {
+    400: ("Ungültige Anfrage", "Die Anfrage war unvollständig oder fehlerhaft."),
+    401: ("Anmeldung erforderlich", "Bitte melden Sie sich an."),
+    403: ("Kein Zugriff", "Für diese Seite fehlt Ihnen die Berechtigung."),
+    404: ("Nicht gefunden", "Diese Seite oder dieser Eintrag existiert nicht."),
+    405: ("Nicht erlaubt", "Diese Aktion ist hier nicht möglich."),
+    409: ("Konflikt", "Die Aktion passt nicht zum aktuellen Stand."),
+    413: ("Datei zu groß", "Die hochgeladene Datei überschreitet die erlaubte Größe."),
+    422: ("Ungültige Eingabe", "Die Eingabe konnte nicht verarbeitet werden."),
+    429: ("Zu viele Versuche", "Bitte warten Sie einen Moment und versuchen Sie es erneut."),
+    500: ("Interner Fehler", "Es ist ein Fehler aufgetreten. Bitte versuchen Sie es später erneut."),
+}
+
+
+def init_app(app: Flask) -> None:
+    from mailroom.web.admin.views import bp as admin_bp
+    from mailroom.web.api.views import bp as api_bp
+    from mailroom.web.auth.views import bp as auth_bp
+    from mailroom.web.courier.views import bp as courier_bp
+    from mailroom.web.dispatch.views import bp as dispatch_bp
+    from mailroom.web.fleet.views import bp as fleet_bp
+    from mailroom.web.intake.views import bp as intake_bp
+    from mailroom.web.main.views import bp as main_bp
+
+    for bp in (main_bp, auth_bp, intake_bp, dispatch_bp, courier_bp, fleet_bp, admin_bp, api_bp):
+        app.register_blueprint(bp)
+
+    app.before_request(enforce_declared_access)
+    _register_error_handlers(app)
+    _register_template_helpers(app)
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def error_response(status: int, code: str, message: str):
+    if wants_json():
+        return jsonify({"error": {"code": code, "message": message}}), status
+    title, default_text = GERMAN_ERRORS.get(status, GERMAN_ERRORS[400 if status < 500 else 500])
+    return render_template(
+        "errors/error.html", status=status, title=title, message=message or default_text
+    ), status
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        db.session.rollback()
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        text = GERMAN_ERRORS.get(status, (exc.name, exc.description or ""))[1]
+        code = (exc.name or "error").lower().replace(" ", "_")
+        if status == 400 and "CSRF" in (exc.description or ""):
+            text = "Das Formular ist abgelaufen oder ungültig (CSRF). Bitte laden Sie die Seite neu."
+            code = "csrf_failed"
+        return error_response(status, code, text)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", GERMAN_ERRORS[500][1])
+
+
+def _register_template_helpers(app: Flask) -> None:
+    tz = ZoneInfo(app.config["TIMEZONE"])
+
+    def local(value: datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
+        if value is None:
+            return ""
+        return value.astimezone(tz).strftime(fmt)
+
+    def local_time(value: datetime | None) -> str:
+        return local(value, "%H:%M")
+
+    def german_date(value: date | None) -> str:
+        return value.strftime("%d.%m.%Y") if value else ""
+
+    def km(value: float | None) -> str:
+        if value is None:
+            return ""
+        return f"{value:,.1f}".replace(",", " ").replace(".", ",")
+
+    app.jinja_env.filters.update(local=local, local_time=local_time, german_date=german_date, km=km)
+
+    @app.context_processor
+    def navigation():
+        return {"nav_items": _nav_items(app), "has_endpoint": lambda name: name in app.view_functions}
+
+
+# Main navigation: shown to a user when the endpoint exists and the user's role may open it.
+NAV = [
+    ("main.index", "Start"),
+    ("intake.scan", "Scanstation"),
+    ("intake.worklist", "Arbeitsliste"),
+    ("intake.sorting", "Sortieren"),
+    ("intake.track", "Sendungsverfolgung"),
+    ("intake.register", "Posteingangsbuch"),
+    ("dispatch.day", "Disposition"),
+    ("dispatch.overview", "Tagesübersicht"),
+    ("courier.today", "Meine Tour"),
+    ("fleet.index", "Fuhrpark"),
+    ("admin.index", "Verwaltung"),
+]
+
+
+def _nav_items(app: Flask) -> list[tuple[str, str]]:
+    from flask_login import current_user
+
+    from mailroom.web.access import view_roles
+
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for endpoint, label in NAV:
+        view = app.view_functions.get(endpoint)
+        if view is None:
+            continue
+        roles = view_roles(view)
+        if roles is None or current_user.role in roles:
+            items.append((endpoint, label))
+    return items
