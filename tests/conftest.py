@@ -56,9 +56,7 @@ def postgres_url() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
     subprocess.run(
-        _as_postgres(
-            [_pg_bin("initdb"), "-D", datadir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]
-        ),
+        _as_postgres([_pg_bin("initdb"), "-D", datadir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"]),
         check=True,
         capture_output=True,
     )

@@ -33,9 +33,7 @@ class Vehicle(db.Model):
     unavailable_until: Mapped[date | None] = mapped_column(Date)
     unavailable_note: Mapped[str] = mapped_column(String(200), default="")
 
-    readings: Mapped[list[OdometerReading]] = relationship(
-        back_populates="vehicle", order_by="OdometerReading.id"
-    )
+    readings: Mapped[list[OdometerReading]] = relationship(back_populates="vehicle", order_by="OdometerReading.id")
 
     def is_available_on(self, day: date) -> bool:
         if not self.active:

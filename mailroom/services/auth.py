@@ -38,9 +38,7 @@ def create_user(username: str, password: str, role: Role | str, full_name: str =
         raise ValidationFailed(f"Das Passwort muss mindestens {MIN_PASSWORD_LENGTH} Zeichen lang sein.")
     if db.session.scalar(select(User).where(func.lower(User.username) == username)):
         raise ValidationFailed(f"Benutzer {username} existiert bereits.")
-    user = User(
-        username=username, password_hash=generate_password_hash(password), role=role, full_name=full_name
-    )
+    user = User(username=username, password_hash=generate_password_hash(password), role=role, full_name=full_name)
     db.session.add(user)
     db.session.flush()
     return user
@@ -55,9 +53,7 @@ def authenticate(username: str, password: str, *, max_failures: int, lock_second
         check_password_hash(_DUMMY_HASH, password)
         raise LoginFailed("Benutzername oder Passwort ist falsch.")
     if user.locked_until and user.locked_until > now:
-        raise LoginLocked(
-            "Zu viele Fehlversuche. Bitte warten Sie einige Minuten und versuchen Sie es erneut."
-        )
+        raise LoginLocked("Zu viele Fehlversuche. Bitte warten Sie einige Minuten und versuchen Sie es erneut.")
     if not check_password_hash(user.password_hash, password):
         user.failed_logins += 1
         if user.failed_logins >= max_failures:

@@ -54,9 +54,7 @@ def mailroom_start() -> MailroomStart:
         sorted_waiting=count(MailItem.status == ItemStatus.SORTED),
         out_on_tour=count(MailItem.status == ItemStatus.LOADED),
         delivered_today=count(MailItem.delivered_at >= start, MailItem.delivered_at < end),
-        tours_today=list(
-            db.session.scalars(select(Tour).where(Tour.service_date == local_today()).order_by(Tour.id))
-        ),
+        tours_today=list(db.session.scalars(select(Tour).where(Tour.service_date == local_today()).order_by(Tour.id))),
     )
 
 
@@ -68,9 +66,7 @@ class CourierStart:
 def courier_start(user: User) -> CourierStart:
     tours = db.session.scalars(
         select(Tour)
-        .where(
-            Tour.service_date == local_today(), Tour.driver_id == user.id, Tour.status != TourStatus.CANCELLED
-        )
+        .where(Tour.service_date == local_today(), Tour.driver_id == user.id, Tour.status != TourStatus.CANCELLED)
         .order_by(Tour.id)
     )
     return CourierStart(tours=list(tours))

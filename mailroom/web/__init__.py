@@ -48,18 +48,14 @@ def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return (
-        best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
-    )
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
 def error_response(status: int, code: str, message: str):
     if wants_json():
         return jsonify({"error": {"code": code, "message": message}}), status
     title, default_text = GERMAN_ERRORS.get(status, GERMAN_ERRORS[400 if status < 500 else 500])
-    return render_template(
-        "errors/error.html", status=status, title=title, message=message or default_text
-    ), status
+    return render_template("errors/error.html", status=status, title=title, message=message or default_text), status
 
 
 def _register_error_handlers(app: Flask) -> None:

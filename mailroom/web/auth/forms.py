@@ -6,9 +6,5 @@ from wtforms.validators import DataRequired, Length
 
 
 class LoginForm(FlaskForm):
-    username = StringField(
-        "Benutzername", validators=[DataRequired("Bitte Benutzernamen eingeben."), Length(max=64)]
-    )
-    password = PasswordField(
-        "Passwort", validators=[DataRequired("Bitte Passwort eingeben."), Length(max=256)]
-    )
+    username = StringField("Benutzername", validators=[DataRequired("Bitte Benutzernamen eingeben."), Length(max=64)])
+    password = PasswordField("Passwort", validators=[DataRequired("Bitte Passwort eingeben."), Length(max=256)])

@@ -21,9 +21,7 @@ def index():
     if role == Role.FLEET:
         return render_template("main/start_fleet.html", data=overview.fleet_start())
     if role == Role.ADMIN:
-        return render_template(
-            "main/start_admin.html", data=overview.admin_start(), mail=overview.mailroom_start()
-        )
+        return render_template("main/start_admin.html", data=overview.admin_start(), mail=overview.mailroom_start())
     return render_template("main/start_mailroom.html", data=overview.mailroom_start())
 
 
