@@ -27,7 +27,13 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(init_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(serve_command)
-    for name in ("mailroom.commands.intake", "mailroom.commands.dispatch", "mailroom.commands.fleet"):
+    for name in (
+        "mailroom.commands.decode",
+        "mailroom.commands.intake",
+        "mailroom.commands.records",
+        "mailroom.commands.dispatch",
+        "mailroom.commands.fleet",
+    ):
         try:
             module = __import__(name, fromlist=["register"])
         except ModuleNotFoundError as exc:
