@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from mailroom.errors import DomainError
 from mailroom.extensions import db
@@ -26,7 +27,16 @@ GERMAN_ERRORS = {
 }
 
 
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:...>` in every URL: ids beyond a 32-bit integer are a 404, not a database overflow."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = DatabaseIdConverter
     from mailroom.web.admin.views import bp as admin_bp
     from mailroom.web.api.views import bp as api_bp
     from mailroom.web.auth.views import bp as auth_bp

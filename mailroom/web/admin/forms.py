@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FloatField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+
+ROLE_CHOICES = [
+    ("mailroom", "Poststelle"),
+    ("courier", "Botendienst"),
+    ("fleet", "Fuhrpark"),
+    ("admin", "Administration"),
+]
+
+
+class UserForm(FlaskForm):
+    username = StringField("Benutzername", validators=[DataRequired("Benutzername fehlt."), Length(max=64)])
+    full_name = StringField("Name", validators=[Optional(), Length(max=120)])
+    role = SelectField("Rolle", choices=ROLE_CHOICES)
+    password = PasswordField("Passwort (mind. 10 Zeichen)", validators=[DataRequired("Passwort fehlt.")])
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("Neues Passwort (mind. 10 Zeichen)", validators=[DataRequired("Passwort fehlt.")])
+
+
+class EmptyForm(FlaskForm):
+    """CSRF token only (buttons)."""
+
+
+class SiteForm(FlaskForm):
+    street = StringField("Straße", validators=[Optional(), Length(max=120)])
+    phone = StringField("Telefon", validators=[Optional(), Length(max=40)])
+    lat = FloatField("Breite", validators=[Optional()])
+    lon = FloatField("Länge", validators=[Optional()])
+    opens = TimeField("Öffnet", validators=[DataRequired("Öffnungszeit fehlt.")])
+    closes = TimeField("Schließt", validators=[DataRequired("Schließzeit fehlt.")])
+    service_min = IntegerField("Standzeit (min)", validators=[NumberRange(0, 120, "0–120 Minuten.")])
+    remarks = StringField("Hinweise", validators=[Optional(), Length(max=255)])
+
+
+class OrgUnitForm(FlaskForm):
+    email = StringField("E-Mail", validators=[Optional(), Email("Keine gültige E-Mail-Adresse."), Length(max=160)])
+    site_id = SelectField("Standort", coerce=int)
+    cost_centre = StringField("Kostenstelle", validators=[DataRequired("Kostenstelle fehlt."), Length(max=16)])
+
+
+class VehicleForm(FlaskForm):
+    battery_range_km = FloatField("Reichweite (km)", validators=[DataRequired("Reichweite fehlt.")])
+    winter_factor = FloatField("Winterfaktor", validators=[DataRequired("Winterfaktor fehlt.")])
+    safety_reserve = FloatField("Sicherheitsreserve (Anteil)", validators=[Optional()])
+    capacity_boxes = IntegerField("Kapazität (Kisten)", validators=[DataRequired("Kapazität fehlt.")])
+    active = BooleanField("Im Einsatz")
+    unavailable_from = DateField("Werkstatt ab", validators=[Optional()])
+    unavailable_until = DateField("Werkstatt bis", validators=[Optional()])
+    unavailable_note = StringField("Grund", validators=[Optional(), Length(max=200)])

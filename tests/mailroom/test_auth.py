@@ -1,0 +1,117 @@
+"""Login, logout, throttling, CSRF and role checks."""
+
+from __future__ import annotations
+
+import re
+
+from mailroom import create_app
+from mailroom.extensions import db
+from mailroom.models import User
+from tests.conftest import TEST_PASSWORD, make_test_config
+
+
+def test_login_as_each_demo_user_shows_that_roles_start_page(client, demo, login):
+    expected = {"admin": "Administration", "post": "Poststelle – heute", "bote": "Meine Tour heute",
+                "botin": "Meine Tour heute", "fuhrpark": "Fuhrpark – dieser Monat"}  # fmt: skip
+    assert set(demo) == set(expected)
+    for username, password in demo.items():
+        c = login(username, password)
+        page = c.get("/").get_data(as_text=True)
+        assert f"<h1>{expected[username]}" in page
+        assert c.post("/logout").status_code == 302
+        assert c.get("/").status_code == 302  # logged out again
+
+
+def test_wrong_password_and_unknown_user_get_the_same_german_message(client, make_user):
+    make_user("post")
+    for username, password in (("post", "falsch-falsch"), ("niemand", TEST_PASSWORD)):
+        response = client.post("/login", data={"username": username, "password": password})
+        assert response.status_code == 401
+        assert "Benutzername oder Passwort ist falsch." in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_login_is_throttled_after_repeated_failures(app, client, make_user):
+    user = make_user("post")
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        client.post("/login", data={"username": "post", "password": "falsch-falsch"})
+    response = client.post("/login", data={"username": "post", "password": TEST_PASSWORD})
+    assert response.status_code == 429
+    assert "Zu viele Fehlversuche" in response.get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.locked_until is not None
+
+
+def test_password_is_stored_hashed(make_user):
+    user = make_user("post")
+    assert TEST_PASSWORD not in user.password_hash
+    assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_missing_csrf_token_is_refused_with_a_german_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAILROOM_INSTANCE_PATH", str(tmp_path))
+    config = make_test_config(f"sqlite:///{tmp_path / 'csrf.sqlite'}", tmp_path)
+    config["WTF_CSRF_ENABLED"] = True
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        from mailroom.services.auth import create_user
+
+        create_user("post", TEST_PASSWORD, "mailroom")
+        db.session.commit()
+        client = app.test_client()
+        response = client.post("/login", data={"username": "post", "password": TEST_PASSWORD})
+        assert response.status_code == 400
+        assert "CSRF" in response.get_data(as_text=True)
+        # with the token from the form it works
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").get_data(as_text=True))
+        response = client.post("/login", data={"username": "post", "password": TEST_PASSWORD, "csrf_token": token[1]})
+        assert response.status_code == 302
+        db.engine.dispose()
+
+
+def test_courier_opening_an_admin_page_gets_403(client, make_user, login):
+    make_user("bote", "courier")
+    login("bote")
+    response = client.get("/admin/users")
+    assert response.status_code == 403
+    assert "Kein Zugriff" in response.get_data(as_text=True)
+
+
+def test_malformed_and_unknown_ids_are_404_not_500(client, make_user, login):
+    make_user("admin", "admin")
+    login("admin")
+    assert client.get("/admin/sites/abc").status_code == 404
+    assert client.get("/admin/sites/999999").status_code == 404
+    assert client.get("/admin/users/99999999999999999999/password").status_code == 404
+
+
+def test_errors_answer_json_when_json_is_asked_for(client):
+    response = client.get("/gibt-es-nicht", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.json["error"]["code"] == "not_found"
+    assert "existiert nicht" in response.json["error"]["message"]
+
+
+def test_open_redirect_after_login_is_ignored(client, make_user):
+    make_user("post")
+    response = client.post("/login?next=https://evil.example/", data={"username": "post", "password": TEST_PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_deactivated_user_cannot_log_in(client, make_user):
+    user = make_user("post")
+    user.active = False
+    db.session.commit()
+    response = client.post("/login", data={"username": "post", "password": TEST_PASSWORD})
+    assert response.status_code == 401
+    assert db.session.get(User, user.id).active is False
+
+
+def test_session_cookie_is_httponly_and_samesite(client, make_user):
+    make_user("post")
+    response = client.post("/login", data={"username": "post", "password": TEST_PASSWORD})
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
