@@ -64,7 +64,8 @@ def test_missing_csrf_token_is_refused_with_a_german_message(tmp_path, monkeypat
         assert response.status_code == 400
         assert "CSRF" in response.get_data(as_text=True)
         # with the token from the form it works
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").get_data(as_text=True))
+        form = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
         response = client.post("/login", data={"username": "post", "password": TEST_PASSWORD, "csrf_token": token[1]})
         assert response.status_code == 302
         db.engine.dispose()

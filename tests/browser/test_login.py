@@ -1,0 +1,38 @@
+"""A real browser logs in and reaches the start page of its role."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_login_in_chromium_reaches_the_start_page(live_server, page, tmp_path):
+    logins = live_server.app.config["DEMO_LOGINS"]
+    page.goto(live_server.url + "/")
+    assert page.url.endswith("/login?next=%2F")
+    page.fill("#username", "post")
+    page.fill("#password", "falsch-falsch-falsch")
+    page.click("button[type=submit]")
+    assert page.locator(".flash-error").inner_text() == "Benutzername oder Passwort ist falsch."
+
+    page.fill("#username", "post")
+    page.fill("#password", logins["post"])
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    assert page.locator("h1").inner_text() == "Poststelle – heute"
+    assert int(page.get_by_test_id("received-today").inner_text()) >= 0
+    page.screenshot(path=str(tmp_path / "start.png"), full_page=True)
+
+
+def test_courier_start_page_on_a_phone(live_server, phone_page):
+    logins = live_server.app.config["DEMO_LOGINS"]
+    phone_page.goto(live_server.url + "/login")
+    phone_page.fill("#username", "bote")
+    phone_page.fill("#password", logins["bote"])
+    phone_page.click("button[type=submit]")
+    phone_page.wait_for_url(live_server.url + "/")
+    assert phone_page.locator("h1").inner_text() == "Meine Tour heute"
+    # the navigation collapses behind a menu button on a phone
+    assert phone_page.locator(".nav-toggle-label").is_visible()
+    assert not phone_page.locator(".mainnav").is_visible()
