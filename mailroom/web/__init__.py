@@ -51,8 +51,16 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(bp)
 
     app.before_request(enforce_declared_access)
+    app.after_request(_security_headers)
     _register_error_handlers(app)
     _register_template_helpers(app)
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def wants_json() -> bool:
