@@ -32,6 +32,7 @@ from mailroom.models.mail import (
     ScanDecision,
 )
 from mailroom.models.org import OrgUnit, Site
+from mailroom.models.outgoing import CountSource, LetterCount, OutgoingParcel, Tariff
 
 
 class AppendOnlyViolation(RuntimeError):
@@ -54,15 +55,18 @@ __all__ = [
     "ApiToken",
     "AppendOnlyViolation",
     "ContentScan",
+    "CountSource",
     "EventKind",
     "HandoverProof",
     "IncomingCounter",
     "ItemKind",
     "ItemStatus",
+    "LetterCount",
     "MailEvent",
     "MailItem",
     "OdometerReading",
     "OrgUnit",
+    "OutgoingParcel",
     "PlanRun",
     "PurgeLog",
     "ReadingKind",
@@ -72,6 +76,7 @@ __all__ = [
     "StopStatus",
     "StopTemplate",
     "StopTemplateEntry",
+    "Tariff",
     "Tour",
     "TourStatus",
     "TourStop",
