@@ -9,7 +9,7 @@ from werkzeug.security import generate_password_hash
 
 from mailroom.errors import NotFound, ValidationFailed
 from mailroom.extensions import db
-from mailroom.models import OrgUnit, Site, User, Vehicle
+from mailroom.models import ApiToken, OrgUnit, Site, User, Vehicle
 from mailroom.services.auth import MIN_PASSWORD_LENGTH
 
 
@@ -98,3 +98,7 @@ def update_vehicle(
     vehicle.capacity_boxes, vehicle.active = capacity_boxes, active
     vehicle.unavailable_from, vehicle.unavailable_until = unavailable_from, unavailable_until
     vehicle.unavailable_note = unavailable_note.strip()
+
+
+def list_tokens() -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).order_by(ApiToken.revoked, ApiToken.created_at.desc())))

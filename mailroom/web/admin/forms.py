@@ -11,13 +11,14 @@ from wtforms import (
     StringField,
     TimeField,
 )
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 ROLE_CHOICES = [
-    ("mailroom", "Poststelle"),
-    ("courier", "Botendienst"),
-    ("fleet", "Fuhrpark"),
-    ("admin", "Administration"),
+    SelectChoice("mailroom", "Poststelle"),
+    SelectChoice("courier", "Botendienst"),
+    SelectChoice("fleet", "Fuhrpark"),
+    SelectChoice("admin", "Administration"),
 ]
 
 
@@ -62,3 +63,8 @@ class VehicleForm(FlaskForm):
     unavailable_from = DateField("Werkstatt ab", validators=[Optional()])
     unavailable_until = DateField("Werkstatt bis", validators=[Optional()])
     unavailable_note = StringField("Grund", validators=[Optional(), Length(max=200)])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Gerät", validators=[DataRequired("Bitte das Gerät benennen."), Length(max=80)])
+    user_id = SelectField("Handelt als Benutzer", coerce=int)

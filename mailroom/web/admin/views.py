@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
+from wtforms.fields import SelectChoice
 
 from mailroom.errors import DomainError
 from mailroom.extensions import db
@@ -11,7 +12,7 @@ from mailroom.models import OrgUnit, Role, Site, User, Vehicle
 from mailroom.services import admin as admin_service
 from mailroom.services.auth import create_user
 from mailroom.web.access import roles_required
-from mailroom.web.admin.forms import EmptyForm, OrgUnitForm, PasswordForm, SiteForm, UserForm, VehicleForm
+from mailroom.web.admin.forms import EmptyForm, OrgUnitForm, PasswordForm, SiteForm, TokenForm, UserForm, VehicleForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -112,7 +113,7 @@ def org_units():
 def org_unit_edit(unit_id: int):
     unit = admin_service.get_or_404(OrgUnit, unit_id)
     form = OrgUnitForm(obj=unit)
-    form.site_id.choices = [(s.id, f"{s.code} – {s.name}") for s in admin_service.list_sites()]
+    form.site_id.choices = [SelectChoice(s.id, f"{s.code} – {s.name}") for s in admin_service.list_sites()]
     if form.validate_on_submit() and _save(
         f"Fachdienst {unit.short_name} gespeichert.",
         lambda: admin_service.update_org_unit(
@@ -150,3 +151,39 @@ def vehicle_edit(vehicle_id: int):
     ):
         return redirect(url_for("admin.vehicles"))
     return render_template("admin/vehicle_edit.html", vehicle=vehicle, form=form)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def tokens():
+    """API keys for scanner devices: the key is shown once, only its hash is stored."""
+    from mailroom.services import tokens as token_service
+
+    form = TokenForm()
+    form.user_id.choices = [
+        SelectChoice(u.id, f"{u.username} ({u.role})") for u in admin_service.list_users() if u.active
+    ]
+    new_token = None
+    if form.validate_on_submit():
+        user = admin_service.get_or_404(User, form.user_id.data)
+        try:
+            _token, new_token = token_service.create_token(user, form.name.data.strip())
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("API-Schlüssel angelegt. Er wird nur jetzt angezeigt: bitte sofort im Gerät hinterlegen.", "success")
+    return render_template(
+        "admin/tokens.html", tokens=admin_service.list_tokens(), form=form, new_token=new_token, button=EmptyForm()
+    )
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@roles_required(Role.ADMIN)
+def token_revoke(token_id: int):
+    from mailroom.services import tokens as token_service
+
+    if EmptyForm().validate_on_submit():
+        _save("API-Schlüssel gesperrt.", lambda: token_service.revoke(token_id))
+    return redirect(url_for("admin.tokens"))
