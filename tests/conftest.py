@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 
 from mailroom import create_app
 from mailroom.extensions import db
@@ -89,6 +91,18 @@ def postgres_url() -> Iterator[str]:
 # --- the app ----------------------------------------------------------------------------------
 
 
+class FreshUserClient(FlaskClient):
+    """The fixtures keep one app context open (so tests can use db.session), and Flask reuses it for
+    every request; Flask-Login caches the user in `g`. Forget it before each request so that each
+    client acts as its own session says, as with a real server."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
+
 def make_test_config(database_url: str, instance_path: Path) -> dict:
     return {
         "TESTING": True,
@@ -111,6 +125,7 @@ def app(request, tmp_path, monkeypatch):
     else:
         url = request.getfixturevalue("postgres_url")
     app = create_app(make_test_config(url, tmp_path))
+    app.test_client_class = FreshUserClient
     with app.app_context():
         if request.param == "postgresql":
             db.drop_all()
@@ -127,6 +142,7 @@ def sqlite_app(tmp_path, monkeypatch):
     """The app on SQLite only, for tests whose subject does not depend on the database."""
     monkeypatch.setenv("MAILROOM_INSTANCE_PATH", str(tmp_path))
     app = create_app(make_test_config(f"sqlite:///{tmp_path / 'test.sqlite'}", tmp_path))
+    app.test_client_class = FreshUserClient
     with app.app_context():
         db.create_all()
         yield app

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from mailroom.models.auth import ROLE_LABELS, ApiToken, Role, User
 from mailroom.models.base import UTCDateTime, utcnow
+from mailroom.models.courier import CourierAction
 from mailroom.models.dispatch import (
     AdhocStop,
     PlanRun,
@@ -39,13 +41,21 @@ class AppendOnlyViolation(RuntimeError):
     """Raised when code tries to change or delete a row of an append-only log."""
 
 
+def _columns_changed(obj) -> bool:
+    """True if a stored column of `obj` changed; a relationship set from the other side (a proof
+    attached to an event) does not change the event's row."""
+    state = sa_inspect(obj)
+    return any(state.attrs[column.key].history.has_changes() for column in state.mapper.column_attrs)
+
+
 @event.listens_for(Session, "before_flush")
 def _guard_append_only(session: Session, flush_context, instances) -> None:
-    for obj in list(session.dirty) + list(session.deleted):
-        if getattr(type(obj), "__append_only__", False) and (
-            obj in session.deleted or session.is_modified(obj, include_collections=False)
-        ):
-            raise AppendOnlyViolation(f"{type(obj).__name__} rows are append-only")
+    for obj in session.deleted:
+        if getattr(type(obj), "__append_only__", False):
+            raise AppendOnlyViolation(f"{type(obj).__name__} rows are append-only: never deleted")
+    for obj in session.dirty:
+        if getattr(type(obj), "__append_only__", False) and _columns_changed(obj):
+            raise AppendOnlyViolation(f"{type(obj).__name__} rows are append-only: corrections are new entries")
 
 
 __all__ = [
@@ -56,6 +66,7 @@ __all__ = [
     "AppendOnlyViolation",
     "ContentScan",
     "CountSource",
+    "CourierAction",
     "EventKind",
     "HandoverProof",
     "IncomingCounter",

@@ -72,10 +72,14 @@ def record_event(
     existing = find_event_by_client_action(client_action_id)
     if existing is not None:
         return existing
+    if item.status is None:  # a new item, not flushed yet: the column default is not applied
+        item.status = ItemStatus.RECEIVED
     from_status = ItemStatus(item.status)
     to_status = from_status
     if kind in STATUS_EVENTS:
         to_status = _check_transition(item, from_status, kind)
+    elif kind == EventKind.RECEIVED:
+        from_status = None
     event = MailEvent(
         item=item,
         kind=kind,

@@ -8,7 +8,8 @@ opened up by mistake fails here."""
 from __future__ import annotations
 
 import pytest
-from werkzeug.routing import NumberConverter, Rule
+from werkzeug.routing import Rule
+from werkzeug.routing.converters import NumberConverter
 
 from mailroom.models import Role
 from mailroom.web.access import view_roles
