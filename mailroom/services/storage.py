@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import current_app
@@ -67,3 +68,68 @@ def delete(kind: str, sha256: str, suffix: str = "") -> bool:
     except FileNotFoundError:
         return False
     return True
+
+
+# --- files that belong to a database transaction -------------------------------------------------
+#
+# A row that names a file and the file itself must appear together or not at all. The service stores
+# the file after its validation and flush; if the transaction then does not commit (an error, a rollback,
+# a closed session), the files this transaction created are removed again. Files that already existed
+# before (the same content stored earlier for another row) are never touched.
+
+_PENDING_KEY = "storage_pending_files"
+
+
+def store_in_transaction(
+    kind: str,
+    data: bytes,
+    suffix: str = "",
+    *,
+    session=None,
+    in_use: Callable[[str], bool] | None = None,
+) -> str:
+    """Store like `store`, tied to the current transaction of `session` (default: db.session).
+
+    If the transaction ends without a commit, a file created by this call is deleted again, unless
+    `in_use(sha256)` (checked then, on a fresh connection) says a committed row still needs it."""
+    from mailroom.extensions import db
+
+    sess = session if session is not None else db.session()
+    sha256 = hashlib.sha256(data).hexdigest()
+    existed = exists(kind, sha256, suffix)
+    store(kind, data, suffix)
+    if not existed:
+        sess.info.setdefault(_PENDING_KEY, []).append((current_app._get_current_object(), kind, sha256, suffix, in_use))
+    return sha256
+
+
+def _forget_pending(session) -> None:
+    if session.in_nested_transaction():
+        return
+    session.info.pop(_PENDING_KEY, None)
+
+
+def _remove_uncommitted(session, transaction) -> None:
+    if transaction.parent is not None:
+        return
+    pending = session.info.pop(_PENDING_KEY, None)
+    for app, kind, sha256, suffix, in_use in pending or ():
+        with app.app_context():
+            try:
+                if in_use is not None and in_use(sha256):
+                    continue
+                delete(kind, sha256, suffix)
+            except Exception:  # cleanup must never mask the error that caused the rollback
+                app.logger.exception("could not remove uncommitted %s file %s", kind, sha256)
+
+
+def _install_listeners() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    if not event.contains(Session, "after_commit", _forget_pending):
+        event.listen(Session, "after_commit", _forget_pending)
+        event.listen(Session, "after_transaction_end", _remove_uncommitted)
+
+
+_install_listeners()
