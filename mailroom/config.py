@@ -57,6 +57,14 @@ class DefaultConfig:
     PLAN_TIME_LIMIT_S = 5.0
     MAP_TILE_URL: str | None = None  # e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # for QR codes on printed route sheets
+    ITEMS_PER_BOX = 25  # letters per crate; parcels count as one crate each
+    DISPATCH_SHIFT_START = "09:30"
+    DISPATCH_SHIFT_END = "15:30"
+    DISPATCH_BREAK: tuple[str, str, int] | None = None  # e.g. ("11:30", "13:00", 30): earliest, latest, minutes
+    DISPATCH_WINTER_MONTHS = (11, 12, 1, 2, 3)  # the vans' winter range factor applies in these months
+    DISPATCH_MAX_ROUNDS = 2
+    DISPATCH_ADJUST_TIME_LIMIT_S = 2.0
+    DISPATCH_STALE_RUN_S = 120  # a plan run without an answer after this long counts as failed
 
     # Fleet
     CO2_G_PER_KWH = 380  # German grid mix; configurable

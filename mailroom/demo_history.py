@@ -167,10 +167,10 @@ def seed_history(rng: random.Random, *, days: int = 30) -> None:
                     tour, stop = stop_for_site[unit.site_id]
                     events.append(MailEvent(item=item, kind=EventKind.LOADED, from_status=ItemStatus.SORTED,
                                             to_status=ItemStatus.LOADED, at=tour.started_at,
-                                            user_id=tour.driver_id, tour=tour))  # fmt: skip
+                                            user_id=tour.driver_id, tour_id=tour.id))  # fmt: skip
                     delivered = MailEvent(item=item, kind=EventKind.DELIVERED, from_status=ItemStatus.LOADED,
                                           to_status=ItemStatus.DELIVERED, at=stop.done_at, user_id=tour.driver_id,
-                                          site_id=stop.site_id, tour=tour)  # fmt: skip
+                                          site_id=stop.site_id, tour_id=tour.id)  # fmt: skip
                     events.append(delivered)
                     if item.is_registered or rng.random() < 0.3:
                         db.session.add(HandoverProof(event=delivered, receiver_name=rng.choice(RECEIVERS)))

@@ -77,6 +77,11 @@ class PlanRun(db.Model):
     solve_time_s: Mapped[float] = mapped_column(Float, default=0.0)
     unserved: Mapped[list | None] = mapped_column(JSON)  # [{"site": code, "reason": ..., "detail": ...}]
     routes: Mapped[dict | None] = mapped_column(JSON)  # {vehicle code: [site codes]}: warm start
+    # A plan started from the web runs in a background thread: running -> done | failed.
+    status: Mapped[str] = mapped_column(String(16), default="done")
+    error: Mapped[str | None] = mapped_column(String(500))
+    time_limit_s: Mapped[float] = mapped_column(Float, default=0.0)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TourStatus(StrEnum):
