@@ -163,7 +163,16 @@ def seed_history(rng: random.Random, *, days: int = 30) -> None:
                                         to_status=ItemStatus.SORTED, at=sorted_at, user_id=staff.id,
                                         site_id=unit.site_id))  # fmt: skip
                 item.status = ItemStatus.SORTED
-                if not is_today and unit.site_id in stop_for_site:
+                if not is_today and unit.site_id == depot.id:
+                    # units in the mail room's building collect their mail at the counter
+                    collected = MailEvent(item=item, kind=EventKind.DELIVERED, from_status=ItemStatus.SORTED,
+                                          to_status=ItemStatus.DELIVERED, at=sorted_at + timedelta(hours=2),
+                                          user_id=staff.id, site_id=depot.id)  # fmt: skip
+                    events.append(collected)
+                    db.session.add(HandoverProof(event=collected, receiver_name=rng.choice(RECEIVERS)))
+                    item.status = ItemStatus.DELIVERED
+                    item.delivered_at = collected.at
+                elif not is_today and unit.site_id in stop_for_site:
                     tour, stop = stop_for_site[unit.site_id]
                     events.append(MailEvent(item=item, kind=EventKind.LOADED, from_status=ItemStatus.SORTED,
                                             to_status=ItemStatus.LOADED, at=tour.started_at,

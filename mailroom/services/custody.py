@@ -1,6 +1,7 @@
 """The chain of custody: every status change of an item is one append-only MailEvent.
 
-Allowed steps: received -> sorted -> loaded -> delivered; loaded -> sorted (unloaded, stop skipped);
+Allowed steps: received -> sorted -> loaded -> delivered; sorted -> delivered (collected at the mail
+room's counter); loaded -> sorted (unloaded, stop skipped);
 received/sorted -> returned or forwarded (Irrläufer). Delivered, returned and forwarded are final.
 Registered items and PZUs need a receiver's name and a signature at delivery.
 """
@@ -32,6 +33,8 @@ TRANSITIONS: dict[tuple[ItemStatus, EventKind], ItemStatus] = {
     (ItemStatus.SORTED, EventKind.LOADED): ItemStatus.LOADED,
     (ItemStatus.LOADED, EventKind.UNLOADED): ItemStatus.SORTED,
     (ItemStatus.LOADED, EventKind.DELIVERED): ItemStatus.DELIVERED,
+    # Units in the mail room's own building collect their mail at the counter (no tour).
+    (ItemStatus.SORTED, EventKind.DELIVERED): ItemStatus.DELIVERED,
     (ItemStatus.RECEIVED, EventKind.RETURNED): ItemStatus.RETURNED,
     (ItemStatus.SORTED, EventKind.RETURNED): ItemStatus.RETURNED,
     (ItemStatus.RECEIVED, EventKind.FORWARDED): ItemStatus.FORWARDED,

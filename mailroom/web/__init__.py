@@ -138,8 +138,13 @@ NAV = [
     ("dispatch.overview", "Tagesübersicht"),
     ("courier.today", "Meine Tour"),
     ("fleet.index", "Fuhrpark"),
+    ("admin.vehicles", "Fahrzeuge"),
     ("admin.index", "Verwaltung"),
 ]
+
+
+# Pages others may open too but that belong in the menu of one role only.
+NAV_ONLY_FOR = {"courier.today": {"courier"}, "admin.vehicles": {"fleet", "admin"}}
 
 
 def _nav_items(app: Flask) -> list[tuple[str, str]]:
@@ -152,7 +157,7 @@ def _nav_items(app: Flask) -> list[tuple[str, str]]:
     items = []
     for endpoint, label in NAV:
         view = app.view_functions.get(endpoint)
-        if view is None:
+        if view is None or (endpoint in NAV_ONLY_FOR and current_user.role not in NAV_ONLY_FOR[endpoint]):
             continue
         roles = view_roles(view)
         if roles is None or current_user.role in roles:
