@@ -168,8 +168,7 @@ def deliver_item(
         note=note,
         client_action_id=client_action_id,
     )
-    item.delivered_at = event.at
-    item.tour_stop_id = None
+    item.delivered_at = event.at  # tour_stop_id stays: it tells which stop delivered the item
     if receiver_name or signature_sha256:
         db.session.add(HandoverProof(event=event, receiver_name=receiver_name, signature_sha256=signature_sha256))
     db.session.flush()
