@@ -106,6 +106,9 @@ class Problem:
     reload_min: float = 15.0  # time at the depot between two rounds (reload, quick charge)
     recharge_km_per_min: float = 1.0  # range regained per minute at the depot between rounds
     previous_routes: dict[str, list[str]] | None = None  # warm start: stop ids per vehicle id
+    # An optional stop is worth this many km of detour per priority point (its drop penalty).
+    optional_km_per_priority: float = 10.0
+    circuity: float = 1.3  # road km per great-circle km when no matrix is given
 
 
 class UnservedReason(StrEnum):

@@ -1,0 +1,1 @@
+"""Benchmarks (data under benchmarks/data)."""

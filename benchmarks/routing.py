@@ -1,0 +1,288 @@
+"""Routing benchmark: our OR-Tools optimiser vs PyVRP and VROOM vs the best known solutions.
+
+    python -m benchmarks.routing --sets A,P --limits 1,5 --max-n 80
+    python -m benchmarks.routing --sets CMT --limits 30 --instances CMT6,CMT7,CMT8
+
+Every solver gets the same time limit per instance in the same run (VROOM usually stops earlier on its
+own). Costs are recomputed here from the returned routes with the instance's distances, and every
+plan is checked (each customer once, capacity, DISTANCE limit incl. service time, vehicle bound).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from routes.cvrp import InfeasibleError, route_cost, route_length, solve_cvrp
+from routes.cvrplib import CvrpInstance, read_instance
+
+DATA = Path(__file__).parent / "data"
+SETS = {"A": "cvrp_A", "B": "cvrp_B", "P": "cvrp_P", "CMT": "cmt"}
+# best known values (optimal for A/B/P, literature BKS for CMT), see ../shared/bench/README.md
+CMT_BKS = {
+    "CMT1": 524.61, "CMT2": 835.26, "CMT3": 826.14, "CMT4": 1028.42, "CMT5": 1291.29, "CMT6": 555.43,
+    "CMT7": 909.68, "CMT8": 865.94, "CMT9": 1162.55, "CMT10": 1395.85, "CMT11": 1042.11, "CMT12": 819.56,
+    "CMT13": 1541.14, "CMT14": 866.37,
+}  # fmt: skip
+BKS_OVERRIDE = {"P-n55-k8": 576.0}  # LKH-3 tour with 7 routes (fleet size free), see the bench README
+
+Routes = list[list[int]]
+Solver = Callable[[CvrpInstance, float], Routes | None]
+
+
+def bks(inst: CvrpInstance) -> float | None:
+    if inst.name in BKS_OVERRIDE:
+        return BKS_OVERRIDE[inst.name]
+    if inst.name in CMT_BKS:
+        return CMT_BKS[inst.name]
+    m = re.search(r"(?:Optimal value|Best value)\s*:\s*(\d+(?:\.\d+)?)", inst.comment) or re.fullmatch(
+        r"\s*(\d+(?:\.\d+)?)\s*", inst.comment
+    )
+    return float(m.group(1)) if m else None
+
+
+def n_vehicles(inst: CvrpInstance) -> int:
+    if inst.vehicles:
+        return inst.vehicles
+    # fleet size free: enough vans that the bound never binds in practice
+    return math.ceil(sum(inst.demands) / inst.capacity) + 3
+
+
+def check(inst: CvrpInstance, routes: Routes, dist: list[list[float]]) -> str | None:
+    flat = sorted(c for r in routes for c in r)
+    if flat != list(range(1, len(inst.coords))):
+        return "customers missing or repeated"
+    if inst.vehicles and len([r for r in routes if r]) > inst.vehicles:
+        return "too many routes"
+    for r in routes:
+        if sum(inst.demands[c] for c in r) > inst.capacity:
+            return "capacity"
+        if inst.distance_limit is not None and route_length(r, dist, inst.service_time) > inst.distance_limit + 1e-6:
+            return "route length"
+    return None
+
+
+def _scale(inst: CvrpInstance) -> int:
+    return 1 if inst.default_rounding() == "nint" else 1000
+
+
+def ours(inst: CvrpInstance, limit: float) -> Routes | None:
+    try:
+        return solve_cvrp(inst, time_limit_s=limit).routes
+    except InfeasibleError:
+        return None
+
+
+def vroom_solver(inst: CvrpInstance, limit: float) -> Routes | None:
+    import vroom
+
+    scale = _scale(inst)
+    d = inst.distance_matrix()
+    n = len(d)
+    mat = [[round(x * scale) for x in row] for row in d]
+    problem = vroom.Input()
+    problem.set_durations_matrix("car", mat)
+    tw = None
+    if inst.distance_limit is not None:
+        # route length incl. service = vehicle working time: travel (duration = distance) + service
+        tw = vroom.TimeWindow(0, math.floor(inst.distance_limit * scale + 1e-6))
+    for k in range(n_vehicles(inst)):
+        kw: dict = {"start": 0, "end": 0, "capacity": [inst.capacity]}
+        if tw is not None:
+            kw["time_window"] = tw
+        problem.add_vehicle(vroom.Vehicle(k + 1, **kw))
+    svc = round(inst.service_time * scale)
+    for i in range(1, n):
+        problem.add_job(vroom.Job(i, location=i, delivery=[inst.demands[i]], default_service=svc))
+    sol = problem.solve(exploration_level=5, nb_threads=2, timeout=timedelta(seconds=limit))
+    routes_df = sol.routes
+    if len(sol.unassigned) if hasattr(sol, "unassigned") else 0:
+        return None
+    out: dict[int, list[int]] = {}
+    for _, row in routes_df.iterrows():
+        if row["type"] == "job":
+            out.setdefault(int(row["vehicle_id"]), []).append(int(row["id"]))
+    return list(out.values())
+
+
+def pyvrp_solver(inst: CvrpInstance, limit: float) -> Routes | None:
+    from pyvrp import Model
+    from pyvrp.stop import MaxRuntime
+
+    scale = _scale(inst)
+    d = inst.distance_matrix()
+    n = len(d)
+    m = Model()
+    locs = [m.add_location(x, y) for x, y in inst.coords]
+    m.add_depot(locs[0])
+    kw: dict = {}
+    svc = round(inst.service_time * scale)
+    if inst.distance_limit is not None:
+        # route length incl. service = shift duration (travel duration = distance)
+        kw["shift_duration"] = math.floor(inst.distance_limit * scale + 1e-6)
+    m.add_vehicle_type(num_available=n_vehicles(inst), capacity=inst.capacity, **kw)
+    for i in range(1, n):
+        m.add_client(locs[i], delivery=inst.demands[i], service_duration=svc)
+    for i, a in enumerate(locs):
+        for j, b in enumerate(locs):
+            if i != j:
+                dij = round(d[i][j] * scale)
+                m.add_edge(a, b, distance=dij, duration=dij)
+    res = m.solve(stop=MaxRuntime(limit), seed=1, display=False)
+    if not res.is_feasible():
+        return None
+    # a client activity's idx counts clients from 0 in the order added: our node number - 1
+    out = []
+    for r in res.best.routes():
+        acts = [a for a in r if (a.is_client() if callable(a.is_client) else a.is_client)]
+        out.append([a.idx + 1 for a in acts])
+    return out
+
+
+SOLVERS: dict[str, Solver] = {"ours": ours, "vroom": vroom_solver, "pyvrp": pyvrp_solver}
+
+OLDENBURG_CSV = Path(__file__).resolve().parents[1] / "tests" / "routes" / "data" / "oldenburg-sites.csv"
+
+
+def oldenburg(limits: list[float]) -> None:
+    """The product case: depot + 40 sites, two vans (windows, service, capacity, range, shift, break).
+
+    Both solvers see the same haversine x 1.3 matrix; VROOM minimises metres (costs matrix), with the
+    range as max_distance. VROOM has no second rounds; the demo fits in one round per van.
+    """
+    import vroom
+
+    from routes import plan_tours
+    from routes.demo import demo_problem
+    from routes.matrix import build_matrix
+
+    problem = demo_problem(OLDENBURG_CSV)
+    van = problem.vehicles[0]
+    m = build_matrix(problem.depot, problem.stops, speed_kmh=van.speed_kmh, circuity=problem.circuity)
+    metres = [[round(x * 1000) for x in row] for row in m.km]
+    print("\nOldenburg demo (40 sites, 2 vans): km driven, all sites served?")
+    for limit in limits:
+        t0 = time.perf_counter()
+        plan = plan_tours(problem, time_limit_s=limit)
+        t_ours = time.perf_counter() - t0
+        inp = vroom.Input()
+        inp.set_durations_matrix("car", [[round(x * 60) for x in row] for row in m.minutes])
+        inp.set_costs_matrix("car", metres)
+        inp.set_distances_matrix("car", metres)
+        for k, v in enumerate(problem.vehicles):
+            brks = [
+                vroom.Break(j + 1, [vroom.TimeWindow(b.earliest_start_min * 60, b.latest_start_min * 60)],
+                            service=b.duration_min * 60)
+                for j, b in enumerate(v.breaks)
+            ]  # fmt: skip
+            inp.add_vehicle(
+                vroom.Vehicle(
+                    k + 1, start=0, end=0, capacity=[v.capacity],
+                    time_window=vroom.TimeWindow(v.shift_start_min * 60, v.shift_end_min * 60),
+                    breaks=brks, max_distance=int(v.usable_range_km * 1000),
+                )
+            )  # fmt: skip
+        for i, s in enumerate(problem.stops, start=1):
+            tws = [vroom.TimeWindow(s.window[0] * 60, s.window[1] * 60)] if s.window else []
+            inp.add_job(
+                vroom.Job(i, location=i, delivery=[s.deliver], pickup=[s.pickup],
+                          default_service=round(s.service_min * 60), time_windows=tws)
+            )  # fmt: skip
+        t0 = time.perf_counter()
+        sol = inp.solve(exploration_level=5, nb_threads=2, timeout=timedelta(seconds=limit))
+        t_vroom = time.perf_counter() - t0
+        seqs: dict[int, list[int]] = {}
+        for _, row in sol.routes.iterrows():
+            if row["type"] == "job":
+                seqs.setdefault(int(row["vehicle_id"]), []).append(int(row["id"]))
+        vroom_km = sum(route_cost(r, [list(x) for x in m.km]) for r in seqs.values())
+        served = sum(len(r) for r in seqs.values())
+        print(
+            f"  {limit:5g}s  ours {plan.total_km:7.3f} km ({40 - len(plan.unserved)}/40, {t_ours:.1f}s)"
+            f"  vroom {vroom_km:7.3f} km ({served}/40, {t_vroom:.1f}s)",
+            flush=True,
+        )
+
+
+def instances(sets: list[str], max_n: int, names: set[str] | None) -> list[tuple[str, Path]]:
+    out = []
+    for s in sets:
+        folder = DATA / SETS[s]
+        files = sorted(folder.glob("*.vrp"), key=lambda p: (len(p.stem), p.stem))
+        for f in files:
+            inst_n = int(re.search(r"-n(\d+)", f.stem).group(1)) if "-n" in f.stem else None
+            if names and f.stem not in names:
+                continue
+            if inst_n is not None and inst_n - 1 > max_n:
+                continue
+            out.append((s, f))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.routing", description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", default="A,P", help="comma list of A,B,P,CMT (default A,P)")
+    ap.add_argument("--limits", default="1,5", help="seconds per instance, comma list (default 1,5)")
+    ap.add_argument("--max-n", type=int, default=80, help="skip instances with more customers (default 80)")
+    ap.add_argument("--instances", default="", help="comma list of instance names to run (default all)")
+    ap.add_argument("--solvers", default="ours,vroom,pyvrp", help="comma list of ours,vroom,pyvrp")
+    ap.add_argument("--no-oldenburg", action="store_true", help="skip the Oldenburg demo comparison")
+    args = ap.parse_args(argv)
+    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    limits = [float(x) for x in args.limits.split(",")]
+    solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
+    names = {x.strip() for x in args.instances.split(",") if x.strip()} or None
+    todo = instances(sets, args.max_n if "CMT" not in sets else max(args.max_n, 200), names)
+    print(f"routing benchmark: sets {','.join(sets)}, limits {limits} s, solvers {','.join(solvers)}")
+    if not args.no_oldenburg:
+        oldenburg(limits)
+    gaps: dict[tuple[str, float, str], list[float]] = {}
+    header = f"{'set':4} {'instance':12} {'limit':>5} {'BKS':>9} " + " ".join(
+        f"{s + ' cost':>11} {'gap%':>6} {'t(s)':>5}" for s in solvers
+    )
+    print(header)
+    for set_name, path in todo:
+        inst = read_instance(path)
+        best = bks(inst)
+        dist = inst.distance_matrix()
+        for limit in limits:
+            cells = []
+            for s in solvers:
+                t0 = time.perf_counter()
+                try:
+                    routes = SOLVERS[s](inst, limit)
+                except Exception as exc:
+                    routes = None
+                    print(f"  {s} failed on {inst.name}: {exc}", file=sys.stderr)
+                elapsed = time.perf_counter() - t0
+                err = "no solution" if routes is None else check(inst, routes, dist)
+                if err:
+                    cells.append(f"{err[:11]:>11} {'-':>6} {elapsed:5.1f}")
+                    continue
+                assert routes is not None
+                cost = sum(route_cost(r, dist) for r in routes)
+                gap = 100 * (cost / best - 1) if best else float("nan")
+                if best:
+                    gaps.setdefault((set_name, limit, s), []).append(gap)
+                cells.append(f"{cost:11.2f} {gap:+6.2f} {elapsed:5.1f}")
+            print(f"{set_name:4} {inst.name:12} {limit:5g} {best or 0:9.2f} " + " ".join(cells), flush=True)
+    print("\nmean gap to best known (%), instances solved feasibly:")
+    for set_name in sets:
+        for limit in limits:
+            row = []
+            for s in solvers:
+                g = gaps.get((set_name, limit, s), [])
+                row.append(f"{s}: {statistics.fmean(g):+.2f} ({len(g)})" if g else f"{s}: -")
+            print(f"  {set_name:4} {limit:5g}s  " + "  ".join(row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Command line: `python -m routes solve FILE.vrp --time-limit SECONDS --json`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from routes.cvrp import InfeasibleError, solve_cvrp
+from routes.cvrplib import ROUNDINGS, CvrplibError, read_instance
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m routes", description="Tour optimiser (OR-Tools).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    solve = sub.add_parser("solve", help="solve a CVRPLIB/TSPLIB instance")
+    solve.add_argument("file")
+    solve.add_argument("--time-limit", type=float, default=5.0, help="seconds (default 5)")
+    solve.add_argument("--json", action="store_true", help="print {cost, routes, time_s} as JSON")
+    solve.add_argument("--rounding", choices=[r for r in ROUNDINGS if r in ("nint", "exact")], default=None)
+    solve.add_argument("--vehicles", type=int, default=None, help="at most K routes (default: VEHICLES or free)")
+    solve.add_argument("--workers", type=int, default=2, help="parallel searches (default 2, one per core)")
+    args = parser.parse_args(argv)
+    try:
+        inst = read_instance(args.file)
+    except (OSError, CvrplibError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        res = solve_cvrp(
+            inst,
+            time_limit_s=args.time_limit,
+            rounding=args.rounding,
+            max_vehicles=args.vehicles,
+            workers=args.workers,
+        )
+    except InfeasibleError as exc:
+        print(f"infeasible: {exc}", file=sys.stderr)
+        return 2
+    routes = res.routes_in_file_ids(inst)
+    if args.json:
+        print(json.dumps({"cost": res.cost, "routes": routes, "time_s": round(res.time_s, 3)}))
+    else:
+        for k, r in enumerate(routes, start=1):
+            print(f"Route #{k}: {' '.join(map(str, r))}")
+        print(f"Cost {res.cost:g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
