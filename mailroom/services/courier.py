@@ -28,7 +28,6 @@ from mailroom.models import (
     HandoverProof,
     ItemKind,
     ItemStatus,
-    MailEvent,
     MailItem,
     ReadingKind,
     Role,
@@ -138,32 +137,13 @@ def tour_payload(tour: Tour) -> dict:
             select(MailItem).where(MailItem.tour_stop_id.in_(stop_ids)).order_by(MailItem.id)
         ):
             assigned.setdefault(item.tour_stop_id, []).append(item)
-    # Items handed over on this tour, per stop (by the action that did it; by site for older data).
-    stop_of_action = dict(
-        db.session.execute(
-            select(CourierAction.client_action_id, CourierAction.stop_id).where(
-                CourierAction.tour_id == tour.id, CourierAction.kind == "stop_done"
-            )
-        ).all()
-    )
-    stop_of_site = {s.site_id: s.id for s in stops if not s.is_depot}
-    delivered: dict[int, list[MailItem]] = {}
-    for event in db.session.scalars(
-        select(MailEvent)
-        .where(MailEvent.tour_id == tour.id, MailEvent.kind == EventKind.DELIVERED)
-        .order_by(MailEvent.id)
-    ):
-        action_id = (event.client_action_id or "").rsplit(":", 1)[0]
-        stop_id = stop_of_action.get(action_id) or stop_of_site.get(event.site_id)
-        if stop_id is not None:
-            delivered.setdefault(stop_id, []).append(event.item)
     start, end = fleet.tour_readings(tour)
     last = fleet.last_reading(tour.vehicle)
     rows = []
     for stop in stops:
         site = stop.site
+        # delivered items keep their tour stop, so this lists open and handed-over items alike
         items = [_item_row(i) for i in assigned.get(stop.id, [])]
-        items += [_item_row(i) for i in delivered.get(stop.id, [])]
         rows.append(
             {
                 "id": stop.id,

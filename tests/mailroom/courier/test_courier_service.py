@@ -106,7 +106,7 @@ def test_whole_tour_hand_over_skip_and_end(world, sqlite_app):
     assert sorted(done.result["delivered"]) == sorted([letter.code, registered.code])
     assert first.status == StopStatus.DONE and first.pickups_count == 2
     assert letter.status == registered.status == ItemStatus.DELIVERED
-    assert registered.tour_stop_id is None and registered.delivered_at is not None
+    assert registered.tour_stop_id == first.id and registered.delivered_at is not None  # the stop that delivered it
     proof = db.session.scalar(select(HandoverProof).join(MailEvent).where(MailEvent.item_id == registered.id))
     assert proof.receiver_name == "K. Janssen"
     assert storage.read("signatures", proof.signature_sha256, ".png") == signature_png()
