@@ -157,6 +157,11 @@ class MailItem(db.Model):
     tour_stop_id: Mapped[int | None] = mapped_column(ForeignKey("tour_stops.id"), index=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     personal_data_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How the item was logged: scan (scan station), manual (no barcode), upload (envelope scan), api.
+    received_via: Mapped[str | None] = mapped_column(String(16))
+    # Uploaded scan of the envelope or label the item was logged from (storage kind "uploads").
+    envelope_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    envelope_media_type: Mapped[str | None] = mapped_column(String(64))
 
     org_unit: Mapped[OrgUnit | None] = relationship()
     site: Mapped[Site | None] = relationship(foreign_keys=[site_id])

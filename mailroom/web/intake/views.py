@@ -1,7 +1,311 @@
-"""intake views (being built)."""
+"""Incoming mail: scan station, work list, upload of envelope scans, sorting, tracking, item page.
+
+The records views (content scans, register, labels) are added to this blueprint by `records.py`."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import time
+
+from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from mailroom.errors import DomainError, ValidationFailed
+from mailroom.extensions import db
+from mailroom.models import ItemKind, MailItem, Role
+from mailroom.models.mail import ITEM_KIND_LABELS, ITEM_STATUS_LABELS
+from mailroom.services import carrier_codes
+from mailroom.services import intake as service
+from mailroom.web.access import roles_required
+from mailroom.web.intake.forms import details_from_form, details_from_json, json_body
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
+
+KIND_CHOICES = [(kind.value, ITEM_KIND_LABELS[kind]) for kind in ItemKind]
+
+
+@bp.context_processor
+def _labels() -> dict:
+    return {
+        "kind_labels": ITEM_KIND_LABELS,
+        "status_labels": ITEM_STATUS_LABELS,
+        "format_labels": carrier_codes.LABELS,
+    }
+
+
+def _json_error(exc: DomainError):
+    db.session.rollback()
+    return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.status
+
+
+def _item_json(item: MailItem) -> dict:
+    data = service.item_to_json(item)
+    data["url"] = url_for("intake.item", item_id=item.id)
+    return data
+
+
+def _page_context() -> dict:
+    units = service.org_units()
+    return {
+        "kinds": KIND_CHOICES,
+        "org_unit_labels": [service.org_unit_label(u) for u in units],
+    }
+
+
+# --- scan station ------------------------------------------------------------------------------------
+
+
+@bp.route("/scan", endpoint="scan")
+@roles_required(Role.MAILROOM)
+def scan_station():
+    items = [_item_json(item) for item in service.logged_today()]
+    label_url = url_for("intake.item_label", item_id=0) if "intake.item_label" in current_app.view_functions else None
+    return render_template("intake/scan.html", items=items, label_url=label_url, **_page_context())
+
+
+@bp.route("/scan", methods=["POST"], endpoint="scan_in")
+@roles_required(Role.MAILROOM)
+def scan_in():
+    """One scan (or one item logged by hand): JSON in, JSON out. Called by scan-station.js."""
+    started = time.perf_counter()
+    try:
+        body = json_body(request)
+        manual = bool(body.get("manual"))
+        code = "" if manual else str(body.get("code") or "").strip()
+        if not code and not manual:
+            raise ValidationFailed("Bitte einen Code scannen oder eingeben.", code="no_code")
+        for attempt in (1, 2):
+            try:
+                result = service.log_item(
+                    code,
+                    user=current_user,
+                    via="manual" if manual else "scan",
+                    kind=body.get("kind") or None,
+                    org_unit=body.get("org_unit") or None,
+                    confidential=bool(body.get("confidential")),
+                )
+                payload = result.to_json()  # before the commit, which would expire the item and cost a reload
+                payload["item"] = _item_json(result.item)
+                db.session.commit()
+                break
+            except IntegrityError:
+                # The same code logged by another scanner at the same moment: the retry finds that item.
+                db.session.rollback()
+                if attempt == 2:
+                    raise
+    except DomainError as exc:
+        return _json_error(exc)
+    response = jsonify(payload)
+    response.status_code = 201 if result.created else 200
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+    return response
+
+
+@bp.route("/items/<int:item_id>/details", methods=["POST"])
+@roles_required(Role.MAILROOM)
+def item_details(item_id: int):
+    """Set details: JSON (scan station rows) or a form (work list, item page)."""
+    item = service.get_item(item_id)
+    if request.is_json:
+        try:
+            event = service.set_details(item, details_from_json(request.get_json(silent=True)), user=current_user)
+            db.session.commit()
+        except DomainError as exc:
+            return _json_error(exc)
+        return jsonify({"changed": event is not None, "item": _item_json(item)})
+    try:
+        event = service.set_details(item, details_from_form(request.form), user=current_user)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if request.form.get("next") == "worklist":
+            flash(f"{item.incoming_number}: {exc.message}", "error")
+            return redirect(url_for("intake.worklist"))
+        return _render_item(item, error=exc.message, status=exc.status, form=request.form)
+    if event is not None:
+        flash(f"Angaben zu {item.incoming_number} gespeichert.", "success")
+    else:
+        flash(f"{item.incoming_number}: keine Änderung.", "info")
+    if request.form.get("next") == "worklist":
+        return redirect(url_for("intake.worklist"))
+    return redirect(url_for("intake.item", item_id=item.id))
+
+
+# --- work list -------------------------------------------------------------------------------------------
+
+
+@bp.route("/worklist")
+@roles_required(Role.MAILROOM)
+def worklist():
+    return render_template("intake/worklist.html", items=service.worklist(), **_page_context())
+
+
+# --- upload of envelope / label scans --------------------------------------------------------------------
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@roles_required(Role.MAILROOM)
+def upload():
+    if request.method == "GET":
+        return render_template("intake/upload.html", outcomes=None)
+    uploads = [
+        service.Upload(data=f.read(), filename=f.filename or "")
+        for f in request.files.getlist("files")
+        if f and (f.filename or "").strip()
+    ]
+    config = current_app.config
+    try:
+        outcomes = service.process_uploads(
+            uploads,
+            user=current_user,
+            max_bytes=int(config.get("UPLOAD_MAX_BYTES", service.DEFAULT_UPLOAD_MAX_BYTES)),
+            max_pixels=int(config.get("MAX_IMAGE_PIXELS", 60_000_000)),
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return render_template("intake/upload.html", outcomes=None, error=exc.message), exc.status
+    status = 200
+    if outcomes and not any(o.ok for o in outcomes):
+        status = max(o.error_status for o in outcomes)
+    return render_template("intake/upload.html", outcomes=outcomes), status
+
+
+@bp.route("/items/<int:item_id>/envelope")
+@roles_required(Role.MAILROOM)
+def envelope(item_id: int):
+    data, media_type = service.envelope_file(service.get_item(item_id))
+    response = Response(data, mimetype=media_type)
+    response.headers["Content-Disposition"] = "inline"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    return response
+
+
+# --- sorting ---------------------------------------------------------------------------------------------------
+
+
+@bp.route("/sorting")
+@roles_required(Role.MAILROOM)
+def sorting():
+    return render_template("intake/sorting.html")
+
+
+def _box_json(site) -> dict:
+    items = service.box_items(site)
+    return {
+        "box_code": carrier_codes.make_box_code(site.code),
+        "site": {"code": site.code, "name": site.name},
+        "count": len(items),
+        "items": [_item_json(item) for item in items[:200]],
+    }
+
+
+@bp.route("/sorting/scan", methods=["POST"])
+@roles_required(Role.MAILROOM)
+def sort_scan():
+    """A scanned item goes into its site's box; a scanned box code shows the box (for moving it)."""
+    try:
+        code = str(json_body(request).get("code") or "")
+        if carrier_codes.parse_box_code(code) is not None:
+            return jsonify({"box": _box_json(service.resolve_box(code))})
+        result = service.sort_scanned(code, user=current_user)
+        db.session.commit()
+    except DomainError as exc:
+        return _json_error(exc)
+    payload = result.to_json()
+    payload["item"] = _item_json(result.item)
+    return jsonify(payload)
+
+
+@bp.route("/sorting/box", methods=["POST"])
+@roles_required(Role.MAILROOM)
+def sort_box():
+    """Move a whole box: into another site's box, or back to the senders."""
+    try:
+        body = json_body(request)
+        source = service.resolve_box(str(body.get("source") or ""))
+        action = body.get("action")
+        if action == "move":
+            target = service.resolve_box(str(body.get("target") or ""))
+            items = service.move_box(source, target, user=current_user)
+            message = (
+                f"{len(items)} Sendung(en) von {carrier_codes.make_box_code(source.code)} "
+                f"nach {carrier_codes.make_box_code(target.code)} ({target.name}) umsortiert."
+            )
+        elif action == "return":
+            items = service.return_box(source, user=current_user, note=str(body.get("note") or ""))
+            message = f"{len(items)} Sendung(en) aus {carrier_codes.make_box_code(source.code)} zurückgesandt."
+        else:
+            raise ValidationFailed("Unbekannte Aktion (erlaubt: verschieben, zurücksenden).", code="unknown_action")
+        db.session.commit()
+    except DomainError as exc:
+        return _json_error(exc)
+    return jsonify({"level": "ok", "message": message, "count": len(items), "box": _box_json(source)})
+
+
+# --- tracking and item page ----------------------------------------------------------------------------------
+
+
+@bp.route("/track")
+@roles_required(Role.MAILROOM)
+def track():
+    query = (request.args.get("q") or "").strip()[:100]
+    if not query:
+        return render_template("intake/track.html", query="", item=None, rows=[])
+    item = service.find_item(query)
+    if item is None:
+        return render_template("intake/track.html", query=query, item=None, rows=[], not_found=True), 404
+    return render_template("intake/track.html", query=query, item=item, rows=service.history(item))
+
+
+def _render_item(item: MailItem, *, error: str | None = None, status: int = 200, form=None):
+    view_functions = current_app.view_functions
+    return (
+        render_template(
+            "intake/item.html",
+            item=item,
+            rows=service.history(item),
+            error=error,
+            form=form,
+            box_code=carrier_codes.make_box_code(item.site.code) if item.site else None,
+            has_scans="intake.item_scans" in view_functions,
+            has_label="intake.item_label" in view_functions,
+            **_page_context(),
+        ),
+        status,
+    )
+
+
+@bp.route("/items/<int:item_id>")
+@roles_required(Role.MAILROOM)
+def item(item_id: int):
+    return _render_item(service.get_item(item_id))
+
+
+@bp.route("/items/<int:item_id>/return", methods=["POST"])
+@roles_required(Role.MAILROOM)
+def item_return(item_id: int):
+    item = service.get_item(item_id)
+    try:
+        service.return_item(item, user=current_user, note=request.form.get("note"))
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _render_item(item, error=exc.message, status=exc.status)
+    flash(f"{item.incoming_number} als zurückgesandt vermerkt.", "success")
+    return redirect(url_for("intake.item", item_id=item.id))
+
+
+@bp.route("/items/<int:item_id>/forward", methods=["POST"])
+@roles_required(Role.MAILROOM)
+def item_forward(item_id: int):
+    item = service.get_item(item_id)
+    try:
+        service.forward_item(item, user=current_user, note=request.form.get("note"))
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _render_item(item, error=exc.message, status=exc.status)
+    flash(f"{item.incoming_number} als weitergeleitet vermerkt.", "success")
+    return redirect(url_for("intake.item", item_id=item.id))

@@ -1,8 +1,8 @@
 """core domain
 
-Revision ID: 2b3930eebf14
+Revision ID: c873ee9651cd
 Revises:
-Create Date: 2026-11-25 10:21:10.213857
+Create Date: 2026-11-25 10:42:20.090357
 
 """
 
@@ -13,7 +13,7 @@ import mailroom.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = "2b3930eebf14"
+revision = "c873ee9651cd"
 down_revision = None
 branch_labels = None
 depends_on = None

@@ -1,0 +1,69 @@
+"""API tokens of scanner devices: the plaintext is shown once, only its SHA-256 is stored.
+
+A token is 32 random bytes (URL-safe base64) behind the prefix ``mr_``; with that much entropy a plain
+SHA-256 is the right hash (no salt or slow hash needed, and lookups stay one indexed query).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from mailroom.errors import NotFound, ValidationFailed
+from mailroom.extensions import db
+from mailroom.models import ApiToken, User
+from mailroom.services.clock import now_utc
+
+PREFIX = "mr_"
+NAME_MAX = 80
+# last_used_at is refreshed at most this often, so that a busy scanner does not write on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_token(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def create_token(user: User, name: str) -> tuple[ApiToken, str]:
+    """A new token for `user`'s device `name`; returns the row and the plaintext (shown once)."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed("Bitte einen Gerätenamen angeben.")
+    if len(name) > NAME_MAX:
+        raise ValidationFailed(f"Der Gerätename ist zu lang (höchstens {NAME_MAX} Zeichen).")
+    if not user.active:
+        raise ValidationFailed(f"Benutzer {user.username} ist gesperrt: kein API-Schlüssel möglich.")
+    plaintext = PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(name=name, token_hash=hash_token(plaintext), user_id=user.id, user=user)
+    db.session.add(token)
+    db.session.flush()
+    return token, plaintext
+
+
+def authenticate(plaintext: str | None) -> User | None:
+    """The active user of a valid, unrevoked token, or None."""
+    if not plaintext or not plaintext.startswith(PREFIX) or len(plaintext) > 200:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
+    if token is None or token.revoked:
+        return None
+    user = token.user
+    if user is None or not user.active:
+        return None
+    now = now_utc()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        db.session.flush()
+    return user
+
+
+def revoke(token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("Diesen API-Schlüssel gibt es nicht.")
+    token.revoked = True
+    db.session.flush()
+    return token
