@@ -155,7 +155,12 @@ def seed_history(rng: random.Random, *, days: int = 30) -> None:
             db.session.add(item)
             events = [MailEvent(item=item, kind=EventKind.RECEIVED, to_status=ItemStatus.RECEIVED, at=received,
                                 user_id=staff.id, site_id=depot.id)]  # fmt: skip
-            if is_today and rng.random() < 0.5:
+            if is_today and rng.random() < 0.2:
+                # logged at the scan station this morning, details still to be filled in (work list)
+                item.org_unit_id = item.site_id = None
+                if not item.carrier_code:
+                    item.kind = None
+            elif is_today and rng.random() < 0.5:
                 item.status = ItemStatus.RECEIVED
             else:
                 sorted_at = received + timedelta(minutes=rng.randint(20, 60))

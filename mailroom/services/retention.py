@@ -28,6 +28,7 @@ from mailroom.extensions import db
 from mailroom.models import ContentScan, HandoverProof, MailItem, PurgeLog, User
 from mailroom.services import storage
 from mailroom.services.clock import now_utc
+from mailroom.services.intake import MEDIA_SUFFIXES, UPLOAD_STORAGE_KIND
 
 CATEGORIES = ("content_scans", "recipient_data", "signatures", "login_data")
 CATEGORY_LABELS = {
@@ -108,6 +109,14 @@ def plan_purge(now: datetime | None = None) -> PurgePlan:
     ):
         plan.candidates.append(Candidate("content_scans", "content_scan", scan_id, f"Scan zu Sendung #{item_id}"))
 
+    # Envelope scans (uploaded at intake) show names and addresses: kept as long as content scans.
+    for item_id, number in db.session.execute(
+        select(MailItem.id, MailItem.incoming_number)
+        .where(MailItem.envelope_sha256.is_not(None), MailItem.received_at < cutoffs["content_scans"])
+        .order_by(MailItem.id)
+    ):
+        plan.candidates.append(Candidate("content_scans", "envelope_scan", item_id, f"Umschlag-Scan zu {number}"))
+
     for item_id, number in db.session.execute(
         select(MailItem.id, MailItem.incoming_number)
         .where(
@@ -142,7 +151,18 @@ def apply_purge(plan: PurgePlan) -> list[StoredFile]:
         by_category[candidate.category].append(candidate.object_id)
     files: list[StoredFile] = []
 
-    scans = _load(ContentScan, by_category["content_scans"])
+    envelope_ids = [c.object_id for c in plan.candidates if c.object_type == "envelope_scan"]
+    scan_ids = [c.object_id for c in plan.candidates if c.object_type == "content_scan"]
+    envelopes = {}
+    for item in _load(MailItem, envelope_ids):
+        envelopes[item.envelope_sha256] = item.envelope_media_type
+        item.envelope_sha256 = item.envelope_media_type = None
+    db.session.flush()
+    for sha256, media_type in sorted(envelopes.items()):
+        if db.session.scalar(select(MailItem.id).where(MailItem.envelope_sha256 == sha256).limit(1)) is None:
+            files.append(StoredFile(UPLOAD_STORAGE_KIND, sha256, (MEDIA_SUFFIXES.get(media_type, ""),)))
+
+    scans = _load(ContentScan, scan_ids)
     purged_hashes = set()
     for scan in scans:
         scan.purged_at = now

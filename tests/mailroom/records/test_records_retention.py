@@ -195,3 +195,24 @@ def test_plan_and_apply_as_services(world):
     db.session.rollback()  # not committed: nothing changed, the file stays
     assert storage.exists("content", files[0].sha256)
     assert db.session.scalar(select(func.count(PurgeLog.id))) == 0
+
+
+def test_old_envelope_scans_go_with_the_content_scan_period(world_db):
+    w = world_db
+    old_item = w.item(ItemKind.BRIEF, received_at=now_utc() - timedelta(days=400), commit=False)
+    young_item = w.item(ItemKind.BRIEF, commit=False)
+    old_data, young_data = image_bytes(text=7), image_bytes(text=8)
+    for item, data in ((old_item, old_data), (young_item, young_data)):
+        item.envelope_sha256 = storage.store("uploads", data, ".png")
+        item.envelope_media_type = "image/png"
+    db.session.commit()
+    old_sha, young_sha = old_item.envelope_sha256, young_item.envelope_sha256
+
+    result = w.app.test_cli_runner().invoke(args=["purge", "--apply"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert db.session.get(MailItem, old_item.id).envelope_sha256 is None
+    assert not storage.exists("uploads", old_sha, ".png")
+    assert db.session.get(MailItem, young_item.id).envelope_sha256 == young_sha
+    assert storage.exists("uploads", young_sha, ".png")
+    assert db.session.scalar(select(PurgeLog.object_type).where(PurgeLog.object_id == old_item.id)) == "envelope_scan"
