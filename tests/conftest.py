@@ -102,7 +102,6 @@ class FreshUserClient(FlaskClient):
         return super().open(*args, **kwargs)
 
 
-
 def make_test_config(database_url: str, instance_path: Path) -> dict:
     return {
         "TESTING": True,
@@ -282,8 +281,20 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def strict_page(browser):
+    """A page that keeps the app's Content Security Policy in force."""
     context = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def page(browser):
+    # Playwright's wait_for_function evaluates in the page, which our CSP (no eval) forbids; the CSP
+    # itself is checked without this bypass in tests/browser/test_login.py.
+    context = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(15000)
     yield page
@@ -293,7 +304,7 @@ def page(browser):
 @pytest.fixture
 def phone_page(browser):
     context = browser.new_context(
-        locale="de-DE", timezone_id="Europe/Berlin", viewport={"width": 390, "height": 844},
+        locale="de-DE", timezone_id="Europe/Berlin", viewport={"width": 390, "height": 844}, bypass_csp=True,
         is_mobile=True, has_touch=True, device_scale_factor=2,
     )  # fmt: skip
     page = context.new_page()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -52,11 +53,36 @@ def init_app(app: Flask) -> None:
 
     app.before_request(enforce_declared_access)
     app.after_request(_security_headers)
+    app.config["_CSP"] = content_security_policy(app.config.get("MAP_TILE_URL"))
     _register_error_handlers(app)
     _register_template_helpers(app)
 
 
+def content_security_policy(tile_url: str | None) -> str:
+    """Scripts, styles and connections only from this server; images also from the map tile server."""
+    img_sources = ["'self'", "data:", "blob:"]
+    if tile_url:
+        parts = urlsplit(tile_url.replace("{s}.", "*."))
+        if parts.scheme in ("http", "https") and parts.netloc:
+            img_sources.append(f"{parts.scheme}://{parts.netloc}")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'",  # Leaflet positions map panes with inline styles
+            f"img-src {' '.join(img_sources)}",
+            "media-src 'self' blob: mediastream:",  # the courier's camera for scanning
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
 def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", current_app.config["_CSP"])
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -36,3 +36,24 @@ def test_courier_start_page_on_a_phone(live_server, phone_page):
     # the navigation collapses behind a menu button on a phone
     assert phone_page.locator(".nav-toggle-label").is_visible()
     assert not phone_page.locator(".mainnav").is_visible()
+
+
+def test_pages_run_under_the_content_security_policy_without_violations(live_server, strict_page):
+    """Scan station, dispatch (map) and start page load their scripts and work with script-src 'self'."""
+    violations = []
+    strict_page.on(
+        "console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None
+    )
+    logins = live_server.app.config["DEMO_LOGINS"]
+    strict_page.goto(live_server.url + "/login")
+    strict_page.fill("#username", "post")
+    strict_page.fill("#password", logins["post"])
+    strict_page.click("button[type=submit]")
+    strict_page.wait_for_url(live_server.url + "/")
+    strict_page.goto(live_server.url + "/intake/scan")
+    strict_page.fill("#scan-input", "RR123456785DE")
+    strict_page.press("#scan-input", "Enter")
+    strict_page.locator("#scan-rows tr", has_text="RR123456785DE").first.wait_for()
+    strict_page.goto(live_server.url + "/dispatch/")
+    strict_page.wait_for_load_state("networkidle")
+    assert violations == []

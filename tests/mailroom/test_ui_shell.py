@@ -48,3 +48,13 @@ def test_navigation_shows_only_what_the_role_may_open(app, make_user, login):
     assert "Verwaltung" not in html
     assert "Scanstation" not in html
     assert "Abmelden" in html
+
+
+def test_content_security_policy_allows_only_this_server_and_the_tile_server():
+    from mailroom.web import content_security_policy
+
+    policy = content_security_policy("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png")
+    assert "script-src 'self';" in policy
+    assert "img-src 'self' data: blob: https://*.tile.openstreetmap.org;" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "https://" not in content_security_policy(None)
