@@ -291,3 +291,19 @@ def test_lower_odometer_other_couriers_tour_and_finished_tour(live_server, couri
         # nothing was handed over: every item is back on the shelf
         assert _count(MailEvent, MailEvent.tour_id == tour.id, MailEvent.kind == EventKind.UNLOADED) == 4
     json.dumps(answer)  # the answer is plain JSON
+
+
+def test_tour_page_opens_again_without_network_once_loaded(live_server, phone_page, courier_tour):
+    """The service worker keeps the last copy of the tour page: in a dead spot the courier can reload."""
+    _login(phone_page, live_server, "bote")
+    url = f"{live_server.url}/courier/tour/{courier_tour['id']}"
+    phone_page.goto(url)
+    phone_page.wait_for_function("navigator.serviceWorker.controller !== null")  # the worker claims the page
+    phone_page.goto(url)  # a load through the worker, which keeps the copy
+    phone_page.context.set_offline(True)
+    try:
+        phone_page.reload()
+        assert "Tour E-Transporter 1" in phone_page.locator("h1").inner_text()
+        assert phone_page.locator("#start-km").is_visible()
+    finally:
+        phone_page.context.set_offline(False)

@@ -3,7 +3,7 @@ phone sends (start, stop done, skip, end), possibly queued offline and sent more
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_from_directory, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -39,6 +39,15 @@ def tour(tour_id: int):
         )
     )
     response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/sw.js")
+@roles_required(*ROLES)
+def service_worker():
+    """Served under /courier/ so that it may cache the courier's pages (a worker's scope is its path)."""
+    response = send_from_directory(current_app.static_folder, "js/courier-sw.js", mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
     return response
 
 
