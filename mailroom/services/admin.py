@@ -7,17 +7,10 @@ from datetime import date, time
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from mailroom.errors import NotFound, ValidationFailed
+from mailroom.errors import ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import ApiToken, OrgUnit, Site, User, Vehicle
 from mailroom.services.auth import MIN_PASSWORD_LENGTH
-
-
-def get_or_404(model, object_id: int):
-    obj = db.session.get(model, object_id)
-    if obj is None:
-        raise NotFound("Eintrag nicht gefunden.")
-    return obj
 
 
 def list_users() -> list[User]:

@@ -48,6 +48,7 @@ from mailroom.models import (
     utcnow,
 )
 from mailroom.services import clock
+from mailroom.services.lookup import get_or_404
 
 WEEKDAYS_DE = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
 PARCEL_KINDS = frozenset({ItemKind.PAKET, ItemKind.PAECKCHEN})
@@ -1199,24 +1200,15 @@ def items_still_out(day: date) -> list[MailItem]:
 
 
 def get_tour(tour_id: int) -> Tour:
-    tour = db.session.get(Tour, tour_id)
-    if tour is None:
-        raise NotFound("Tour nicht gefunden.")
-    return tour
+    return get_or_404(Tour, tour_id, "Tour nicht gefunden.")
 
 
 def get_stop(stop_id: int) -> TourStop:
-    stop = db.session.get(TourStop, stop_id)
-    if stop is None:
-        raise NotFound("Stopp nicht gefunden.")
-    return stop
+    return get_or_404(TourStop, stop_id, "Stopp nicht gefunden.")
 
 
 def get_run(run_id: int) -> PlanRun:
-    run = db.session.get(PlanRun, run_id)
-    if run is None:
-        raise NotFound("Planungslauf nicht gefunden.")
-    return run
+    return get_or_404(PlanRun, run_id, "Planungslauf nicht gefunden.")
 
 
 def plan_summary(day: date) -> dict:

@@ -21,10 +21,11 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from mailroom.errors import NotFound, ValidationFailed
+from mailroom.errors import ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import OdometerReading, ReadingKind, Tour, TourStatus, User, Vehicle
 from mailroom.services.clock import LOCAL_TZ, day_bounds_utc, local_today, now_utc
+from mailroom.services.lookup import get_or_404
 
 MAX_KM = 2_000_000.0
 NOTE_MAX = 200
@@ -55,17 +56,11 @@ def _when(reading: OdometerReading) -> str:
 
 
 def get_vehicle(vehicle_id: int) -> Vehicle:
-    vehicle = db.session.get(Vehicle, vehicle_id)
-    if vehicle is None:
-        raise NotFound("Fahrzeug nicht gefunden.")
-    return vehicle
+    return get_or_404(Vehicle, vehicle_id, "Fahrzeug nicht gefunden.")
 
 
 def get_reading(reading_id: int) -> OdometerReading:
-    reading = db.session.get(OdometerReading, reading_id)
-    if reading is None:
-        raise NotFound("Eintrag im Fahrtenbuch nicht gefunden.")
-    return reading
+    return get_or_404(OdometerReading, reading_id, "Eintrag im Fahrtenbuch nicht gefunden.")
 
 
 def vehicles() -> list[Vehicle]:

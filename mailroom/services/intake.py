@@ -37,6 +37,7 @@ from mailroom.models import (
 from mailroom.models.mail import ITEM_KIND_LABELS, ITEM_STATUS_LABELS
 from mailroom.services import carrier_codes, custody, storage
 from mailroom.services.clock import LOCAL_TZ, local_today, now_utc
+from mailroom.services.lookup import get_or_404
 
 CODE_MAX = 64
 NOTE_MAX = 500
@@ -135,10 +136,7 @@ def find_item(value: str | None) -> MailItem | None:
 
 
 def get_item(item_id: int) -> MailItem:
-    item = db.session.get(MailItem, item_id)
-    if item is None:
-        raise NotFound("Diese Sendung gibt es nicht.")
-    return item
+    return get_or_404(MailItem, item_id, "Diese Sendung gibt es nicht.")
 
 
 def get_item_by_code(value: str | None) -> MailItem:

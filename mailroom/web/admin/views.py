@@ -11,6 +11,7 @@ from mailroom.extensions import db
 from mailroom.models import OrgUnit, Role, Site, User, Vehicle
 from mailroom.services import admin as admin_service
 from mailroom.services.auth import create_user
+from mailroom.services.lookup import get_or_404
 from mailroom.web.access import roles_required
 from mailroom.web.admin.forms import EmptyForm, OrgUnitForm, PasswordForm, SiteForm, TokenForm, UserForm, VehicleForm
 
@@ -51,7 +52,7 @@ def users():
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
 @roles_required(Role.ADMIN)
 def user_active(user_id: int):
-    user = admin_service.get_or_404(User, user_id)
+    user = get_or_404(User, user_id)
     if EmptyForm().validate_on_submit():
         new_state = not user.active
         _save(
@@ -64,7 +65,7 @@ def user_active(user_id: int):
 @bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def user_password(user_id: int):
-    user = admin_service.get_or_404(User, user_id)
+    user = get_or_404(User, user_id)
     form = PasswordForm()
     if form.validate_on_submit() and _save(
         f"Passwort für {user.username} gesetzt.", lambda: admin_service.reset_password(user, form.password.data)
@@ -82,7 +83,7 @@ def sites():
 @bp.route("/sites/<int:site_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def site_edit(site_id: int):
-    site = admin_service.get_or_404(Site, site_id)
+    site = get_or_404(Site, site_id)
     form = SiteForm(obj=site)
     if form.validate_on_submit() and _save(
         f"Standort {site.code} gespeichert.",
@@ -111,7 +112,7 @@ def org_units():
 @bp.route("/org-units/<int:unit_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def org_unit_edit(unit_id: int):
-    unit = admin_service.get_or_404(OrgUnit, unit_id)
+    unit = get_or_404(OrgUnit, unit_id)
     form = OrgUnitForm(obj=unit)
     form.site_id.choices = [SelectChoice(s.id, f"{s.code} – {s.name}") for s in admin_service.list_sites()]
     if form.validate_on_submit() and _save(
@@ -133,7 +134,7 @@ def vehicles():
 @bp.route("/vehicles/<int:vehicle_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN, Role.FLEET)
 def vehicle_edit(vehicle_id: int):
-    vehicle = admin_service.get_or_404(Vehicle, vehicle_id)
+    vehicle = get_or_404(Vehicle, vehicle_id)
     form = VehicleForm(obj=vehicle)
     if form.validate_on_submit() and _save(
         f"Fahrzeug {vehicle.code} gespeichert.",
@@ -165,7 +166,7 @@ def tokens():
     ]
     new_token = None
     if form.validate_on_submit():
-        user = admin_service.get_or_404(User, form.user_id.data)
+        user = get_or_404(User, form.user_id.data)
         try:
             _token, new_token = token_service.create_token(user, form.name.data.strip())
         except DomainError as exc:
