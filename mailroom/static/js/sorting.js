@@ -14,50 +14,16 @@
   var log = document.getElementById("sort-log");
   var target = document.getElementById("box-target");
   var note = document.getElementById("box-note");
-  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  var csrf = csrfMeta ? csrfMeta.getAttribute("content") : "";
   var currentBox = null;
   var queue = Promise.resolve();
-  var audio = null;
 
-  function beep(level) {
-    try {
-      if (!audio) {
-        var Ctx = window.AudioContext || window.webkitAudioContext;
-        if (!Ctx) return;
-        audio = new Ctx();
-      }
-      var osc = audio.createOscillator(), gain = audio.createGain();
-      osc.type = "square";
-      osc.frequency.value = level === "ok" ? 1320 : level === "warn" ? 660 : 220;
-      var length = level === "ok" ? 0.08 : level === "warn" ? 0.2 : 0.45;
-      gain.gain.setValueAtTime(0.08, audio.currentTime);
-      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + length);
-      osc.connect(gain); gain.connect(audio.destination);
-      osc.start(); osc.stop(audio.currentTime + length + 0.02);
-    } catch (e) { /* no sound */ }
-  }
+  var beep = window.MailroomFeedback.beep;
   function say(level, message) {
     feedback.textContent = message;
     feedback.className = "scan-feedback level-" + level;
     beep(level);
   }
-  function post(url, body) {
-    return fetch(url, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify(body)
-    }).then(function (response) {
-      var type = response.headers.get("Content-Type") || "";
-      if (response.redirected || type.indexOf("application/json") === -1) {
-        throw new Error("Sitzung abgelaufen oder Server nicht erreichbar: bitte die Seite neu laden und anmelden.");
-      }
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) throw new Error(data && data.error ? data.error.message : "Fehler " + response.status);
-        return data;
-      });
-    });
-  }
+  var post = window.MailroomFeedback.postJson;
   function showBoxLarge(code, name, level) {
     display.hidden = false;
     display.className = "box-display level-" + level;
