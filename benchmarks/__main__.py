@@ -20,6 +20,10 @@ def modules() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     names = modules()
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        print("benchmarks:", ", ".join(names))
+        return 0
     if argv and argv[0] in names:
         names, argv = [argv[0]], argv[1:]
     status = 0
