@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import math
 import re
-import statistics
 import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from benchmarks._report import print_mean_gaps, timed_solve
 from routes.cvrp import InfeasibleError, route_cost, route_length, solve_cvrp
 from routes.cvrplib import CvrpInstance, read_instance
 
@@ -255,14 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         for limit in limits:
             cells = []
             for s in solvers:
-                t0 = time.perf_counter()
-                try:
-                    routes = SOLVERS[s](inst, limit)
-                except Exception as exc:
-                    routes = None
-                    print(f"  {s} failed on {inst.name}: {exc}", file=sys.stderr)
-                elapsed = time.perf_counter() - t0
-                err = "no solution" if routes is None else check(inst, routes, dist)
+                routes, elapsed, err = timed_solve(SOLVERS[s], inst, limit, check, dist)
                 if err:
                     cells.append(f"{err[:11]:>11} {'-':>6} {elapsed:5.1f}")
                     continue
@@ -274,13 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                 cells.append(f"{cost:11.2f} {gap:+6.2f} {elapsed:5.1f}")
             print(f"{set_name:4} {inst.name:12} {limit:5g} {best or 0:9.2f} " + " ".join(cells), flush=True)
     print("\nmean gap to best known (%), instances solved feasibly:")
-    for set_name in sets:
-        for limit in limits:
-            row = []
-            for s in solvers:
-                g = gaps.get((set_name, limit, s), [])
-                row.append(f"{s}: {statistics.fmean(g):+.2f} ({len(g)})" if g else f"{s}: -")
-            print(f"  {set_name:4} {limit:5g}s  " + "  ".join(row))
+    print_mean_gaps(gaps, sets, limits, solvers)
     return 0
 
 
