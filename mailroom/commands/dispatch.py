@@ -33,15 +33,16 @@ def dispatch_group() -> None:
 @click.option("--date", "day", required=True, callback=_day, help="Tag der Touren (JJJJ-MM-TT).")
 @click.option("--json", "as_json", is_flag=True, help="Ergebnis als JSON ausgeben.")
 @click.option("--time-limit", type=click.FloatRange(0.1, 600), default=None, help="Rechenzeit in Sekunden.")
+@click.option("--return-by", default=None, metavar="HH:MM", help="Rückkehr spätestens (Standard: Schichtende).")
 @with_appcontext
-def plan_command(day, as_json: bool, time_limit: float | None) -> None:
+def plan_command(day, as_json: bool, time_limit: float | None, return_by: str | None) -> None:
     """Plan (or re-plan) the day's tours from the database and print them."""
     from mailroom.errors import DomainError
     from mailroom.extensions import db
     from mailroom.services import dispatch
 
     try:
-        run = dispatch.plan_day(day, time_limit_s=time_limit)
+        run = dispatch.plan_day(day, time_limit_s=time_limit, return_by=return_by)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

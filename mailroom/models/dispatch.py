@@ -81,6 +81,8 @@ class PlanRun(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="done")
     error: Mapped[str | None] = mapped_column(String(500))
     time_limit_s: Mapped[float] = mapped_column(Float, default=0.0)
+    # "HH:MM" local: the tours of this plan are back at the depot by then (None: the configured shift end).
+    return_by: Mapped[str | None] = mapped_column(String(5))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -57,7 +57,7 @@ REASON_LABELS = {
     "range": "Reichweite",
     "time_window": "Zeitfenster/Öffnungszeit",
     "capacity": "Kapazität",
-    "shift": "Schichtende",
+    "shift": "Schichtende/Rückkehrzeit",
     "no_vehicle": "kein Fahrzeug",
     "optional": "optional, nicht lohnend",
 }
@@ -83,6 +83,42 @@ def _hhmm_minutes(value: str | time) -> int:
         return value.hour * 60 + value.minute
     hours, minutes = str(value).split(":")
     return int(hours) * 60 + int(minutes)
+
+
+def parse_return_by(value: str | None) -> str | None:
+    """The latest return to the depot from a form or the command line: "HH:MM", or None for the shift end.
+
+    It must leave room for a tour: after the vans leave and no later than the shift end."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        parsed = datetime.strptime(text, "%H:%M").time()  # noqa: DTZ007 (a time of day, no date)
+    except ValueError:
+        raise ValidationFailed(f"„{text[:20]}“ ist keine gültige Uhrzeit (erwartet HH:MM, z. B. 12:30).") from None
+    start, end = shift_hours()
+    if not _hhmm_minutes(start) < _hhmm_minutes(parsed) <= _hhmm_minutes(end):
+        raise ValidationFailed(
+            f"Die Rückkehrzeit muss nach dem Tourbeginn ({start} Uhr) "
+            f"und spätestens zum Schichtende ({end} Uhr) liegen."
+        )
+    return parsed.strftime("%H:%M")
+
+
+def shift_hours() -> tuple[str, str]:
+    """When the vans may leave and must be back ("HH:MM" local)."""
+    return str(_config("DISPATCH_SHIFT_START")), str(_config("DISPATCH_SHIFT_END"))
+
+
+def default_return_by(day: date) -> str:
+    """What the return-by field shows: the choice of the day's last plan, else the shift end."""
+    run = db.session.scalar(
+        select(PlanRun)
+        .where(PlanRun.service_date == day, PlanRun.status == "done", PlanRun.return_by.is_not(None))
+        .order_by(PlanRun.id.desc())
+        .limit(1)
+    )
+    return run.return_by if run is not None else shift_hours()[1]
 
 
 def reason_label(reason: str) -> str:
@@ -376,6 +412,7 @@ def build_problem(
     stops: list[DayStop],
     vehicles: list[Vehicle],
     previous_routes: dict[str, list[str]] | None = None,
+    return_by: str | None = None,
 ) -> routes.Problem:
     depot = _routes_depot(depot_site())
     _check_coordinates(stops)
@@ -385,7 +422,8 @@ def build_problem(
         )
         for s in stops
     ]
-    rvehicles = [_routes_vehicle(v, day) for v in vehicles]
+    overrides = {"shift_end_min": _hhmm_minutes(return_by)} if return_by else {}
+    rvehicles = [_routes_vehicle(v, day, **overrides) for v in vehicles]
     speed = min((v.speed_kmh for v in vehicles), default=25.0)
     warm = None
     if previous_routes:
@@ -430,13 +468,14 @@ def problem_for_day(
     template_id: int | None = None,
     *,
     exclude_run_id: int | None = None,
+    return_by: str | None = None,
 ) -> routes.Problem:
     """The optimiser's problem for a day, warm-started from the last plan of the same stop template."""
     if stops is None or vehicles is None:
         stops, vehicles, template = check_plannable(day)
         template_id = template.id if template else None
     warm = previous_routes_for(template_id, before_run_id=exclude_run_id)
-    return build_problem(day, stops, vehicles, warm)
+    return build_problem(day, stops, vehicles, warm, return_by)
 
 
 def _check_replaceable(day: date) -> list[Tour]:
@@ -487,10 +526,13 @@ def check_plannable(day: date) -> tuple[list[DayStop], list[Vehicle], StopTempla
     return stops, vehicles, (templates[0] if templates else None)
 
 
-def start_plan_run(day: date, *, user: User | None, time_limit_s: float | None = None) -> PlanRun:
+def start_plan_run(
+    day: date, *, user: User | None, time_limit_s: float | None = None, return_by: str | None = None
+) -> PlanRun:
     """Record a plan as running (the caller commits and starts `execute_plan_run` in the background).
 
     The day is checked here already, so that a plan that cannot work is refused at once."""
+    return_by = parse_return_by(return_by)
     _check_replaceable(day)
     _, _, template = check_plannable(day)
     running = running_run(day)
@@ -504,6 +546,7 @@ def start_plan_run(day: date, *, user: User | None, time_limit_s: float | None =
         created_by_id=user.id if user else None,
         status="running",
         time_limit_s=limit,
+        return_by=return_by,
     )
     db.session.add(run)
     db.session.flush()
@@ -526,16 +569,21 @@ def plan_day(
     time_limit_s: float | None = None,
     drivers: dict[int, int | None] | None = None,
     run: PlanRun | None = None,
+    return_by: str | None = None,
 ) -> PlanRun:
     """Plan (or re-plan) the tours of `day` and store them; only flushes.
 
     Solves first, then replaces the day's tours in the same transaction: a refused or failed plan
-    leaves the previous tours as they were."""
+    leaves the previous tours as they were. `return_by` ("HH:MM") brings every van back earlier than
+    the shift end, which spreads the stops over more vans."""
+    return_by = parse_return_by(return_by) or (run.return_by if run else None)
     old_tours = _check_replaceable(day)
     stops, vehicles, template = check_plannable(day)
     limit = float(time_limit_s or (run.time_limit_s if run else 0) or current_app.config.get("PLAN_TIME_LIMIT_S", 5))
     template_id = template.id if template else None
-    problem = problem_for_day(day, stops, vehicles, template_id, exclude_run_id=run.id if run else None)
+    problem = problem_for_day(
+        day, stops, vehicles, template_id, exclude_run_id=run.id if run else None, return_by=return_by
+    )
     plan = routes.plan_tours(problem, time_limit_s=limit)
 
     if drivers is None:
@@ -550,6 +598,7 @@ def plan_day(
     run.total_km = round(plan.total_km, 2)
     run.solve_time_s = round(plan.solve_time_s, 3)
     run.time_limit_s = limit
+    run.return_by = return_by
     run.routes = {t.vehicle_id: t.stop_ids for t in plan.tours if t.stop_ids}
     run.unserved = [{"site": u.stop_id, "reason": str(u.reason), "detail": u.detail} for u in plan.unserved]
     run.status = "done"

@@ -89,6 +89,8 @@ def day():
         reason_label=dispatch.reason_label,
         kind_label=_kind_label,
         any_started=any(t.status != TourStatus.PLANNED for t in tours),
+        return_by=dispatch.default_return_by(day),
+        shift_hours=dispatch.shift_hours(),
     )
 
 
@@ -132,7 +134,7 @@ def plan():
         return _to_day(day)
     try:
         drivers = _drivers_from_form(v.id for v in dispatch.available_vehicles(day))
-        run = dispatch.start_plan_run(day, user=current_user)
+        run = dispatch.start_plan_run(day, user=current_user, return_by=request.form.get("return_by"))
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")

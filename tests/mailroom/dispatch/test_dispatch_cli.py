@@ -35,6 +35,12 @@ def test_plan_text_and_bad_input(demo_app):
     assert result.exit_code == 0, result.output
     assert "Touren für Montag, 02.03.2026" in result.output and "E1:" in result.output
 
+    result = runner.invoke(args=["dispatch", "plan", "--date", MONDAY.isoformat(), "--return-by", "12:00", "--json"])
+    assert result.exit_code == 0, result.output
+    assert {t["vehicle"] for t in json.loads(result.output)["tours"]} == {"E1", "E2"}
+    result = runner.invoke(args=["dispatch", "plan", "--date", MONDAY.isoformat(), "--return-by", "mittags"])
+    assert result.exit_code == 1 and "keine gültige Uhrzeit" in result.output
+
     result = runner.invoke(args=["dispatch", "plan", "--date", "02/03/2026"])
     assert result.exit_code == 2 and "kein gültiges Datum" in result.output
 

@@ -148,6 +148,43 @@ def test_warm_start_uses_previous_routes_of_the_same_template(planned):
 # --- bad input ---------------------------------------------------------------------------------------
 
 
+def test_return_by_spreads_the_stops_over_both_vans(demo_sqlite):
+    """By kilometres alone one van serves all 40 sites until early afternoon; "back by 12:00" makes the
+    optimiser use both vans, and the choice is kept for the day's next plan."""
+    add_sorted_items(per_site=1)
+    assert dispatch.default_return_by(MONDAY) == "15:30"
+    run = dispatch.plan_day(MONDAY, time_limit_s=PLAN_LIMIT_S, return_by="12:00")
+    db.session.commit()
+
+    assert run.return_by == "12:00" and run.unserved == []
+    assert len(_served()) == 40 and set(_served().values()) == {1}
+    tours = dispatch.tours_of(MONDAY)
+    assert {t.vehicle.code for t in tours} == {"E1", "E2"}
+    assert all(t.planned_end <= _local(MONDAY, 12) for t in tours)
+    assert dispatch.default_return_by(MONDAY) == "12:00"
+
+
+def test_return_by_too_early_lists_what_cannot_be_served(demo_sqlite):
+    run = dispatch.plan_day(MONDAY, time_limit_s=PLAN_LIMIT_S, return_by="10:00")
+    db.session.commit()
+    assert run.unserved and 0 < len(_served()) < 40
+    assert {u["reason"] for u in run.unserved} <= {"shift", "time_window"}
+    assert all(t.planned_end <= _local(MONDAY, 10) for t in dispatch.tours_of(MONDAY))
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("abc", "keine gültige Uhrzeit"), ("25:00", "keine gültige Uhrzeit"), ("09:00", "nach dem Tourbeginn"),
+     ("16:00", "spätestens zum Schichtende")],
+)  # fmt: skip
+def test_return_by_bad_input_stores_nothing(demo_sqlite, value, message):
+    with pytest.raises(ValidationFailed) as exc:
+        dispatch.start_plan_run(MONDAY, user=None, return_by=value)
+    assert message in exc.value.message
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(PlanRun.id))) == 0
+
+
 def test_no_vans_available_refuses_with_message(demo_sqlite):
     for van in db.session.scalars(select(Vehicle)):
         van.unavailable_from, van.unavailable_until = MONDAY - timedelta(days=1), MONDAY + timedelta(days=2)
@@ -305,7 +342,7 @@ def test_breakdown_late_in_the_day_reports_what_cannot_be_served(planned):
     reasons = {u["reason"] for u in run.unserved}
     assert reasons <= {"shift", "time_window", "range", "capacity"}
     labels = {dispatch.reason_label(r) for r in reasons}
-    assert labels <= {"Schichtende", "Zeitfenster/Öffnungszeit", "Reichweite", "Kapazität"}
+    assert labels <= {"Schichtende/Rückkehrzeit", "Zeitfenster/Öffnungszeit", "Reichweite", "Kapazität"}
     skipped = db.session.scalars(select(TourStop).where(TourStop.status == StopStatus.SKIPPED)).all()
     assert {s.site.code for s in skipped} == {u["site"] for u in run.unserved}
     # Sorted items of unserved stops go back to the shelf.

@@ -87,6 +87,28 @@ def test_plan_in_background_and_poll_status(demo_app):
     assert db.session.get(PlanRun, run_id).kind == "replan"
 
 
+def test_plan_with_a_return_time(demo_app):
+    client = _client(demo_app, "post")
+    html = client.get(f"/dispatch/?date={MONDAY.isoformat()}").get_data(as_text=True)
+    assert 'name="return_by"' in html and 'value="15:30"' in html
+
+    response = client.post("/dispatch/plan", data={"date": MONDAY.isoformat(), "return_by": "7 Uhr"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "keine gültige Uhrzeit" in page
+    assert db.session.scalar(select(PlanRun)) is None
+
+    response = client.post("/dispatch/plan", data={"date": MONDAY.isoformat(), "return_by": "12:00"})
+    run_id = int(parse_qs(urlparse(response.headers["Location"]).query)["run"][0])
+    assert _wait_for_run(client, run_id)["status"] == "done"
+    db.session.expire_all()
+    assert db.session.get(PlanRun, run_id).return_by == "12:00"
+    tours = db.session.scalars(select(Tour).where(Tour.service_date == MONDAY)).all()
+    assert len(tours) == 2
+    html = client.get(f"/dispatch/?date={MONDAY.isoformat()}").get_data(as_text=True)
+    assert 'value="12:00"' in html
+
+
 def test_plan_refused_with_german_message(demo_app):
     client = _client(demo_app, "post")
     response = client.post("/dispatch/plan", data={"date": SATURDAY.isoformat()}, follow_redirects=True)
