@@ -49,6 +49,11 @@ class DefaultConfig:
     SMTP_STARTTLS = False
     MAIL_FROM = "poststelle@stadt-oldenburg.example"
 
+    # Working days: public holidays of this country and state (the `holidays` package), plus closed days.
+    HOLIDAY_COUNTRY = "DE"
+    HOLIDAY_SUBDIVISION = "NI"  # Niedersachsen
+    CLOSED_DAYS = {"12-24": "Heiligabend", "12-31": "Silvester"}  # noqa: RUF012  ("MM-DD": name)
+
     # Tours
     DISTANCE_MODEL = "haversine"  # haversine | csv | osrm | valhalla
     DISTANCE_CIRCUITY = 1.3

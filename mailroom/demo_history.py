@@ -30,6 +30,7 @@ from mailroom.models import (
     User,
     Vehicle,
 )
+from mailroom.services import workdays
 from mailroom.services.clock import LOCAL_TZ, local_today
 
 ITEMS_PER_DAY = (45, 90)
@@ -106,7 +107,7 @@ def seed_history(rng: random.Random, *, days: int = 30) -> None:
     today = local_today()
     day_list = [today - timedelta(days=n) for n in range(days, -1, -1)]
     for day in day_list:
-        if day.weekday() >= 5:
+        if not workdays.is_working_day(day):
             continue
         is_today = day == today
         # Tours of that day (not today: today's tours are planned in the demo by the user)

@@ -47,7 +47,7 @@ from mailroom.models import (
     Vehicle,
     utcnow,
 )
-from mailroom.services import clock
+from mailroom.services import clock, workdays
 from mailroom.services.lookup import get_or_404
 
 WEEKDAYS_DE = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"]
@@ -178,6 +178,9 @@ def boxes_for(items: list[MailItem]) -> int:
 
 
 def templates_for(day: date) -> list[StopTemplate]:
+    """The active stop templates of the day's weekday; none on a public holiday or closed day."""
+    if workdays.holiday(day):
+        return []
     templates = db.session.scalars(select(StopTemplate).where(StopTemplate.active).order_by(StopTemplate.id))
     return [t for t in templates if str(day.weekday()) in {w.strip() for w in (t.weekdays or "").split(",")}]
 
@@ -508,6 +511,13 @@ def check_plannable(day: date) -> tuple[list[DayStop], list[Vehicle], StopTempla
     templates = templates_for(day)
     stops = day_stops(day)
     if not stops:
+        closed = workdays.holiday(day)
+        if closed:
+            raise PlanningFailed(
+                f"{day_label(day)} ist {closed}: keine Touren nach Stoppvorlage. "
+                "Für eine Sonderfahrt bitte Sonderstopps anlegen.",
+                code="holiday",
+            )
         if not templates:
             raise PlanningFailed(
                 f"Für {day_label(day)} gibt es keine Stoppvorlage und keine Sonderstopps: an diesem Tag fährt "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from mailroom.extensions import db
 from mailroom.models import EventKind, ItemKind, MailEvent, MailItem, Tour, TourStop
+from mailroom.services import workdays
 from mailroom.services.clock import LOCAL_TZ, now_utc
 
 WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
@@ -29,13 +30,6 @@ DEFAULT_TIMEOUT_S = 10.0
 
 def _german_day(day: date) -> str:
     return f"{WEEKDAYS[day.weekday()]}, {day:%d.%m.%Y}"
-
-
-def _next_working_day(day: date) -> date:
-    day += timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
 
 
 def expected_delivery(item: MailItem) -> str:
@@ -51,8 +45,8 @@ def expected_delivery(item: MailItem) -> str:
     received = item.received_at.astimezone(LOCAL_TZ)
     cutoff = current_app.config.get("NOTIFY_TOUR_CUTOFF", DEFAULT_TOUR_CUTOFF)
     day = received.date()
-    if day.weekday() >= 5 or received.time() >= cutoff:
-        day = _next_working_day(day)
+    if not workdays.is_working_day(day) or received.time() >= cutoff:
+        day = workdays.next_working_day(day)
     return f"voraussichtlich mit der Botentour am {_german_day(day)}"
 
 

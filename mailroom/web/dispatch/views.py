@@ -14,7 +14,7 @@ from flask_login import current_user
 from mailroom.errors import DomainError, ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import ItemKind, Role, Site, StopStatus, TourStatus
-from mailroom.services import clock, dispatch, printing
+from mailroom.services import clock, dispatch, printing, workdays
 from mailroom.web.access import roles_required
 from mailroom.web.dispatch.forms import AdhocStopForm, BreakdownForm, EmptyForm
 
@@ -90,6 +90,7 @@ def day():
         kind_label=_kind_label,
         any_started=any(t.status != TourStatus.PLANNED for t in tours),
         return_by=dispatch.default_return_by(day),
+        holiday=workdays.holiday(day),
         shift_hours=dispatch.shift_hours(),
     )
 

@@ -201,6 +201,20 @@ def test_no_vans_available_refuses_with_message(demo_sqlite):
         dispatch.plan_day(MONDAY, time_limit_s=PLAN_LIMIT_S)
 
 
+def test_public_holiday_has_no_template_tours_but_adhoc_stops_plan(demo_sqlite):
+    good_friday = MONDAY.replace(month=4, day=3)
+    assert dispatch.templates_for(good_friday) == []
+    with pytest.raises(PlanningFailed) as exc:
+        dispatch.plan_day(good_friday, time_limit_s=PLAN_LIMIT_S)
+    assert exc.value.code == "holiday" and "Feiertag (Karfreitag)" in exc.value.message
+    db.session.rollback()
+    site = db.session.scalar(select(Site).where(Site.code == "RH"))
+    dispatch.add_adhoc_stop(good_friday, site.id, user=None, pickup_boxes=2)
+    db.session.commit()
+    run = dispatch.plan_day(good_friday, time_limit_s=PLAN_LIMIT_S)
+    assert run.unserved == [] and set(_served(good_friday)) == {"RH"}
+
+
 def test_weekend_without_template_refuses(demo_sqlite):
     with pytest.raises(PlanningFailed) as exc:
         dispatch.plan_day(SATURDAY)

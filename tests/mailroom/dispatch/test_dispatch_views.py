@@ -116,6 +116,9 @@ def test_plan_refused_with_german_message(demo_app):
     assert "keine Stoppvorlage" in response.get_data(as_text=True)
     assert db.session.scalar(select(PlanRun)) is None
 
+    html = client.get("/dispatch/?date=2026-04-06").get_data(as_text=True)
+    assert "Montag, 06.04.2026 ist Feiertag (Ostermontag)" in html
+
     response = client.get("/dispatch/?date=kein-datum")
     assert response.status_code == 422 and "kein gültiges Datum" in response.get_data(as_text=True)
     response = client.post("/dispatch/plan", data={"date": "2026-02-31"})

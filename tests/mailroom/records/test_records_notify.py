@@ -88,6 +88,19 @@ def test_late_or_weekend_items_are_expected_on_the_next_working_day(world):
     assert expected_delivery(weekend).endswith("Montag, 30.11.2026")
 
 
+def test_holidays_and_closed_days_are_skipped(world):
+    """Maundy Thursday after the tour: Good Friday and Easter Monday are public holidays in Lower Saxony;
+    Christmas Eve is a closed day of the administration (CLOSED_DAYS)."""
+    thursday = datetime.combine(date(2026, 4, 2), time(10), tzinfo=LOCAL_TZ)
+    item = world.item(ItemKind.EINSCHREIBEN_EINWURF, received_at=thursday)
+    assert expected_delivery(item).endswith("Dienstag, 07.04.2026")
+    on_christmas_eve = datetime.combine(date(2026, 12, 24), time(8), tzinfo=LOCAL_TZ)
+    item = world.item(ItemKind.EINSCHREIBEN_EINWURF, received_at=on_christmas_eve)
+    assert expected_delivery(item).endswith("Montag, 28.12.2026")
+    world.app.config.update(CLOSED_DAYS={})
+    assert expected_delivery(item).endswith("Donnerstag, 24.12.2026")
+
+
 def test_registered_letter_and_no_second_message(world, smtp):
     item = world.item(ItemKind.EINSCHREIBEN_UEBERGABE, carrier_code="RR987654321DE", confidential=True)
     assert notify_registered_item(item) is True
