@@ -91,6 +91,7 @@ def day():
         any_started=any(t.status != TourStatus.PLANNED for t in tours),
         return_by=dispatch.default_return_by(day),
         holiday=workdays.holiday(day),
+        tour_of_vehicle={t.vehicle_id: t for t in tours if t.status != TourStatus.CANCELLED},
         shift_hours=dispatch.shift_hours(),
     )
 

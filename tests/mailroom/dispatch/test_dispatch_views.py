@@ -107,6 +107,7 @@ def test_plan_with_a_return_time(demo_app):
     assert len(tours) == 2
     html = client.get(f"/dispatch/?date={MONDAY.isoformat()}").get_data(as_text=True)
     assert 'value="12:00"' in html
+    assert "nicht eingesetzt" not in html and html.count('href="#tour-') == 2
 
 
 def test_plan_refused_with_german_message(demo_app):
