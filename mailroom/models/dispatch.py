@@ -55,11 +55,15 @@ class AdhocStop(db.Model):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     must_visit: Mapped[bool] = mapped_column(Boolean, default=True)
     pickup_boxes: Mapped[int] = mapped_column(Integer, default=0)
+    # A courier order (Hauspost A -> B the same day): the boxes picked up here go to this site, not to
+    # the depot, on the same van.
+    deliver_to_site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     note: Mapped[str] = mapped_column(String(200), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    site: Mapped[Site] = relationship()
+    site: Mapped[Site] = relationship(foreign_keys=[site_id])
+    deliver_to: Mapped[Site | None] = relationship(foreign_keys=[deliver_to_site_id])
 
 
 class PlanRun(db.Model):

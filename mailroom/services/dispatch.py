@@ -156,6 +156,9 @@ class DayStop:
     adhoc_ids: list[int] = field(default_factory=list)
     items: list[MailItem] = field(default_factory=list)
 
+    def add_note(self, text: str) -> None:
+        self.note = f"{self.note}; {text}" if self.note else text
+
     @property
     def deliver_items(self) -> int:
         return len(self.items)
@@ -203,27 +206,66 @@ def day_stops(day: date) -> list[DayStop]:
             if entry.site.is_depot or not entry.site.active or entry.site_id in stops:
                 continue
             stops[entry.site_id] = DayStop(site=entry.site, must_visit=entry.must_visit, priority=entry.priority)
-    adhoc = db.session.scalars(select(AdhocStop).where(AdhocStop.service_date == day).order_by(AdhocStop.id))
-    for extra in adhoc:
+    for extra in adhoc_stops(day):
         if extra.site.is_depot:
             continue
+        # A courier order's boxes ride to the other site (a pickup-and-delivery pair), not to the depot.
+        to_depot = 0 if extra.deliver_to is not None else extra.pickup_boxes
         stop = stops.get(extra.site_id)
         if stop is None:
-            stop = DayStop(
-                site=extra.site, must_visit=extra.must_visit, pickup_boxes=extra.pickup_boxes, source="adhoc"
-            )
+            stop = DayStop(site=extra.site, must_visit=extra.must_visit, pickup_boxes=to_depot, source="adhoc")
             stops[extra.site_id] = stop
         else:
             # An ad-hoc request at a daily site: more to pick up there.
-            stop.pickup_boxes = max(stop.pickup_boxes, extra.pickup_boxes)
+            stop.pickup_boxes = max(stop.pickup_boxes, to_depot)
             stop.must_visit = stop.must_visit or extra.must_visit
         stop.adhoc_ids.append(extra.id)
         if extra.note:
-            stop.note = f"{stop.note}; {extra.note}" if stop.note else extra.note
+            stop.add_note(extra.note)
+        target = extra.deliver_to
+        if target is not None and not target.is_depot:
+            boxes = f"{extra.pickup_boxes} Kiste{'n' if extra.pickup_boxes != 1 else ''}"
+            stop.add_note(f"Kurier: {boxes} für {target.code} mitnehmen")
+            drop = stops.get(target.id)
+            if drop is None:
+                drop = DayStop(site=target, must_visit=extra.must_visit, pickup_boxes=0, source="adhoc")
+                stops[target.id] = drop
+            drop.must_visit = drop.must_visit or extra.must_visit
+            drop.add_note(f"Kurier: {boxes} von {extra.site.code} abgeben")
     items = sorted_items_by_site(list(stops))
     for site_id, stop in stops.items():
         stop.items = items.get(site_id, [])
     return list(stops.values())
+
+
+def courier_pairs(day: date) -> list[routes.PickupDelivery]:
+    """The day's courier orders as pickup-and-delivery pairs (site codes): same van, pickup first."""
+    return [
+        routes.PickupDelivery(a.site.code, a.deliver_to.code, max(0, a.pickup_boxes))
+        for a in adhoc_stops(day)
+        if a.deliver_to is not None and not a.site.is_depot and not a.deliver_to.is_depot
+    ]
+
+
+def _check_courier_orders(day: date) -> None:
+    """After an adjustment: each courier order whose two stops are both still open must stay on one
+    tour, pickup first; otherwise the change is refused (the caller rolls back)."""
+    open_stops: dict[str, TourStop] = {
+        s.site.code: s
+        for t in tours_of(day, include_cancelled=False)
+        for s in t.stops
+        if s.status == StopStatus.OPEN and not s.is_depot
+    }
+    for pair in courier_pairs(day):
+        pickup, drop = open_stops.get(pair.pickup_stop), open_stops.get(pair.delivery_stop)
+        if pickup is None or drop is None:
+            continue
+        if pickup.tour_id != drop.tour_id or pickup.position > drop.position:
+            raise PlanningFailed(
+                f"Kurierauftrag {pair.pickup_stop} → {pair.delivery_stop}: beide Stopps müssen in derselben Tour "
+                f"liegen, {pair.pickup_stop} zuerst. Es wurde nichts geändert.",
+                code="courier_order",
+            )
 
 
 def all_vehicles() -> list[Vehicle]:
@@ -416,6 +458,7 @@ def build_problem(
     vehicles: list[Vehicle],
     previous_routes: dict[str, list[str]] | None = None,
     return_by: str | None = None,
+    pairs: list[routes.PickupDelivery] | None = None,
 ) -> routes.Problem:
     depot = _routes_depot(depot_site())
     _check_coordinates(stops)
@@ -445,6 +488,7 @@ def build_problem(
         matrix=_matrix(depot, rstops, speed),
         previous_routes=warm,
         circuity=_circuity(),
+        pairs=list(pairs or []),
     )
 
 
@@ -478,7 +522,7 @@ def problem_for_day(
         stops, vehicles, template = check_plannable(day)
         template_id = template.id if template else None
     warm = previous_routes_for(template_id, before_run_id=exclude_run_id)
-    return build_problem(day, stops, vehicles, warm, return_by)
+    return build_problem(day, stops, vehicles, warm, return_by, courier_pairs(day))
 
 
 def _check_replaceable(day: date) -> list[Tour]:
@@ -772,16 +816,35 @@ def assign_driver(tour: Tour, driver_id: int | None) -> None:
 
 
 def add_adhoc_stop(
-    day: date, site_id: int, *, user: User | None, pickup_boxes: int = 1, must_visit: bool = True, note: str = ""
+    day: date,
+    site_id: int,
+    *,
+    user: User | None,
+    pickup_boxes: int = 1,
+    must_visit: bool = True,
+    note: str = "",
+    deliver_to_site_id: int | None = None,
 ) -> AdhocStop:
+    """An extra stop for one day; with `deliver_to_site_id` a courier order: the boxes picked up here go
+    straight to that site on the same van."""
     site = db.session.get(Site, site_id)
     if site is None or not site.active or site.is_depot:
         raise ValidationFailed("Bitte einen aktiven Standort wählen.")
     if not 0 <= pickup_boxes <= 40:
         raise ValidationFailed("Abholkisten: bitte eine Zahl von 0 bis 40.")
+    deliver_to = None
+    if deliver_to_site_id:
+        deliver_to = db.session.get(Site, deliver_to_site_id)
+        if deliver_to is None or not deliver_to.active or deliver_to.is_depot:
+            raise ValidationFailed("Kurierauftrag: bitte einen aktiven Zielstandort wählen.")
+        if deliver_to.id == site.id:
+            raise ValidationFailed("Kurierauftrag: Abhol- und Zielstandort müssen verschieden sein.")
+        if pickup_boxes < 1:
+            raise ValidationFailed("Kurierauftrag: bitte mindestens eine Kiste angeben.")
     stop = AdhocStop(
         service_date=day,
         site_id=site.id,
+        deliver_to_site_id=deliver_to.id if deliver_to else None,
         pickup_boxes=pickup_boxes,
         must_visit=must_visit,
         note=(note or "").strip()[:200],
@@ -892,6 +955,7 @@ def _solve_pool(
     depot = _routes_depot(depot_site())
     rstops = [_pool_stop(s) for s in pool]
     speed = min(s.vehicle.speed_kmh for s in states)
+    codes = {s.id for s in rstops}
     problem = routes.Problem(
         depot=depot,
         stops=rstops,
@@ -899,6 +963,7 @@ def _solve_pool(
         matrix=_matrix(depot, rstops, speed),
         previous_routes={k: v for k, v in warm.items() if v} or None,
         circuity=_circuity(),
+        pairs=[p for p in courier_pairs(day) if p.pickup_stop in codes and p.delivery_stop in codes],
     )
     return routes.plan_tours(problem, time_limit_s=time_limit_s)
 
@@ -1015,6 +1080,7 @@ def replan_tour(
         raise PlanningFailed(_unserved_message(plan))
     _rewrite(day, state, plan, {s.site.code: s for s in pool})
     db.session.flush()
+    _check_courier_orders(day)
     return _record_adjust(day, "adjust", user, [], limit)
 
 
@@ -1042,7 +1108,8 @@ def move_stop(
     now: datetime | None = None,
     time_limit_s: float | None = None,
 ) -> PlanRun:
-    """Move an open stop to another tour of the same day; re-plan both (pins kept)."""
+    """Move an open stop to another tour of the same day; re-plan both (pins kept). The open stops of
+    its courier orders on the same tour move along."""
     source = stop.tour
     if stop.status != StopStatus.OPEN or stop.is_depot:
         raise InvalidTransition("Nur offene Stopps können verschoben werden.")
@@ -1055,24 +1122,40 @@ def move_stop(
     day = source.service_date
     limit = float(time_limit_s or _config("DISPATCH_ADJUST_TIME_LIMIT_S"))
     now_min = _now_min(day, now)
-    stop.pinned = False
+    moving = [stop, *_courier_partners(stop)]
+    for s in moving:
+        s.pinned = False
     results = []
-    for tour, extra, leave_out in ((source, [], stop), (target, [stop], None)):
+    for tour, extra, leave_out in ((source, [], moving), (target, moving, [])):
         state = _current_state(tour, day, now_min, None, None)
         pool = [s for s in tour.stops if s.status == StopStatus.OPEN and not s.is_depot and not s.pinned]
-        pool = [s for s in pool if s is not leave_out] + extra
+        pool = [s for s in pool if s not in leave_out] + extra
         warm = {tour.vehicle.code: [s.site.code for s in sorted(pool, key=lambda s: s.position)]}
         plan = _solve_pool(day, [state], pool, warm, limit)
         if plan is not None and plan.unserved:
             raise PlanningFailed(_unserved_message(plan))
         results.append((state, plan, {s.site.code: s for s in pool}))
-    if source.stops and stop in source.stops:
-        source.stops.remove(stop)
-    target.stops.append(stop)
+    for s in moving:
+        if s in source.stops:
+            source.stops.remove(s)
+        target.stops.append(s)
     for state, plan, pool_by_code in results:
         _rewrite(day, state, plan, pool_by_code)
     db.session.flush()
+    _check_courier_orders(day)
     return _record_adjust(day, "adjust", user, [], limit)
+
+
+def _courier_partners(stop: TourStop) -> list[TourStop]:
+    """The other open stops of the same tour that share a courier order with `stop`."""
+    code = stop.site.code
+    partner_codes = {p.delivery_stop for p in courier_pairs(stop.tour.service_date) if p.pickup_stop == code}
+    partner_codes |= {p.pickup_stop for p in courier_pairs(stop.tour.service_date) if p.delivery_stop == code}
+    return [
+        s
+        for s in stop.tour.stops
+        if s is not stop and s.status == StopStatus.OPEN and not s.is_depot and s.site.code in partner_codes
+    ]
 
 
 def replan_breakdown(

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -14,6 +13,8 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from mailroom.web.forms import Form
+
 ROLE_CHOICES = [
     SelectChoice("mailroom", "Poststelle"),
     SelectChoice("courier", "Botendienst"),
@@ -22,22 +23,22 @@ ROLE_CHOICES = [
 ]
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     username = StringField("Benutzername", validators=[DataRequired("Benutzername fehlt."), Length(max=64)])
     full_name = StringField("Name", validators=[Optional(), Length(max=120)])
     role = SelectField("Rolle", choices=ROLE_CHOICES)
     password = PasswordField("Passwort (mind. 10 Zeichen)", validators=[DataRequired("Passwort fehlt.")])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     password = PasswordField("Neues Passwort (mind. 10 Zeichen)", validators=[DataRequired("Passwort fehlt.")])
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(Form):
     """CSRF token only (buttons)."""
 
 
-class SiteForm(FlaskForm):
+class SiteForm(Form):
     street = StringField("Straße", validators=[Optional(), Length(max=120)])
     phone = StringField("Telefon", validators=[Optional(), Length(max=40)])
     lat = FloatField("Breite", validators=[Optional()])
@@ -48,13 +49,13 @@ class SiteForm(FlaskForm):
     remarks = StringField("Hinweise", validators=[Optional(), Length(max=255)])
 
 
-class OrgUnitForm(FlaskForm):
+class OrgUnitForm(Form):
     email = StringField("E-Mail", validators=[Optional(), Email("Keine gültige E-Mail-Adresse."), Length(max=160)])
     site_id = SelectField("Standort", coerce=int)
     cost_centre = StringField("Kostenstelle", validators=[DataRequired("Kostenstelle fehlt."), Length(max=16)])
 
 
-class VehicleForm(FlaskForm):
+class VehicleForm(Form):
     battery_range_km = FloatField("Reichweite (km)", validators=[DataRequired("Reichweite fehlt.")])
     winter_factor = FloatField("Winterfaktor", validators=[DataRequired("Winterfaktor fehlt.")])
     safety_reserve = FloatField("Sicherheitsreserve (Anteil)", validators=[Optional()])
@@ -65,6 +66,6 @@ class VehicleForm(FlaskForm):
     unavailable_note = StringField("Grund", validators=[Optional(), Length(max=200)])
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField("Gerät", validators=[DataRequired("Bitte das Gerät benennen."), Length(max=80)])
     user_id = SelectField("Handelt als Benutzer", coerce=int)

@@ -58,9 +58,9 @@ def day():
     items = dispatch.items_by_stop(tours)
     drivers = {t.vehicle_id: t.driver_id for t in tours if t.driver_id} or dispatch.default_drivers(day, available)
     adhoc_form = AdhocStopForm(date=day.isoformat())
-    adhoc_form.site_id.choices = [(0, "– Standort wählen –")] + [
-        (s.id, f"{s.code} – {s.name}") for s in _sites() if not s.is_depot
-    ]
+    site_choices = [(s.id, f"{s.code} – {s.name}") for s in _sites() if not s.is_depot]
+    adhoc_form.site_id.choices = [(0, "– Standort wählen –"), *site_choices]
+    adhoc_form.deliver_to_site_id.choices = [(0, "– zur Poststelle –"), *site_choices]
     open_tours = [t for t in tours if t.status in (TourStatus.PLANNED, TourStatus.STARTED)]
     return render_template(
         "dispatch/day.html",
@@ -281,6 +281,7 @@ def adhoc_add():
     day = _day_arg(request.form.get("date", ""))
     form = AdhocStopForm()
     form.site_id.choices = [(s.id, s.code) for s in _sites()]
+    form.deliver_to_site_id.choices = [(0, ""), *form.site_id.choices]
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
@@ -295,6 +296,7 @@ def adhoc_add():
             pickup_boxes=form.pickup_boxes.data or 0,
             must_visit=form.must_visit.data,
             note=form.note.data or "",
+            deliver_to_site_id=form.deliver_to_site_id.data or None,
         ),
     )
     return _to_day(day, anchor="adhoc")

@@ -403,3 +403,79 @@ def test_adhoc_stop_at_a_new_site_is_planned(demo_sqlite):
     assert _served(SATURDAY) == Counter({"EXTRA": 1})
     stop = next(s for t in dispatch.tours_of(SATURDAY) for s in t.stops if not s.is_depot)
     assert stop.pickup_boxes == 2
+
+
+# --- courier orders (Hauspost A -> B the same day) ---------------------------------------------------
+
+
+def _site(code: str) -> Site:
+    return db.session.scalar(select(Site).where(Site.code == code))
+
+
+def _stop_of(code: str) -> TourStop:
+    return next(s for t in dispatch.tours_of(MONDAY, include_cancelled=False) for s in t.stops if s.site.code == code)
+
+
+def test_courier_order_rides_on_one_van_pickup_first(demo_sqlite):
+    import pypdfium2
+
+    from mailroom.services import printing
+
+    add_sorted_items(per_site=1)
+    dispatch.add_adhoc_stop(MONDAY, _site("GSET").id, user=None, pickup_boxes=3, deliver_to_site_id=_site("RH").id)
+    db.session.commit()
+    run = dispatch.plan_day(MONDAY, time_limit_s=PLAN_LIMIT_S, return_by="12:00")
+    db.session.commit()
+
+    assert run.unserved == [] and len(_served()) == 40
+    pickup, drop = _stop_of("GSET"), _stop_of("RH")
+    assert pickup.tour_id == drop.tour_id and pickup.position < drop.position
+    assert "Kurier: 3 Kisten für RH mitnehmen" in pickup.note and "Kurier: 3 Kisten von GSET abgeben" in drop.note
+    assert pickup.pickup_boxes == 1  # the daily pick-up for the depot; the courier boxes ride to RH
+    stops = sorted(drop.tour.stops, key=lambda s: s.position)
+    before = stops[stops.index(drop) - 1]
+    if not before.is_depot:
+        assert drop.load_after - before.load_after == drop.pickup_boxes - drop.deliver_boxes - 3
+    pdf = printing.route_sheets_pdf(MONDAY)
+    doc = pypdfium2.PdfDocument(pdf)
+    text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    assert "Kurier: 3 Kisten für RH mitnehmen" in text and "Kurier: 3 Kisten von GSET abgeben" in text
+
+
+def test_courier_order_moves_together_and_cannot_be_reversed(demo_sqlite):
+    dispatch.add_adhoc_stop(MONDAY, _site("GSET").id, user=None, pickup_boxes=2, deliver_to_site_id=_site("RH").id)
+    db.session.commit()
+    dispatch.plan_day(MONDAY, time_limit_s=PLAN_LIMIT_S, return_by="12:00")
+    db.session.commit()
+    source = _stop_of("GSET").tour
+    target = next(t for t in dispatch.tours_of(MONDAY) if t.id != source.id)
+
+    dispatch.move_stop(_stop_of("GSET"), target, now=_local(MONDAY, 7))
+    db.session.commit()
+    db.session.expire_all()
+    pickup, drop = _stop_of("GSET"), _stop_of("RH")
+    assert pickup.tour_id == drop.tour_id == target.id and pickup.position < drop.position
+    assert set(_served()) == _template_codes() and max(_served().values()) == 1
+
+    # Pinning the delivery first would carry boxes not yet picked up: refused, nothing changed.
+    tour = drop.tour
+    before = {(s.id, s.position) for s in tour.stops}
+    with pytest.raises(PlanningFailed) as exc:
+        dispatch.replan_tour(tour, [drop.id], now=_local(MONDAY, 7))
+    db.session.rollback()
+    assert exc.value.code == "courier_order" and "GSET → RH" in exc.value.message
+    assert {(s.id, s.position) for s in _stop_of("RH").tour.stops} == before
+
+
+@pytest.mark.parametrize(
+    ("target", "boxes", "message"),
+    [("GSET", 2, "verschieden"), ("DEPOT", 2, "Zielstandort"), ("RH", 0, "mindestens eine Kiste")],
+)
+def test_courier_order_bad_input(demo_sqlite, target, boxes, message):
+    depot = db.session.scalar(select(Site).where(Site.is_depot.is_(True)))
+    target_id = depot.id if target == "DEPOT" else _site(target).id
+    with pytest.raises(ValidationFailed) as exc:
+        dispatch.add_adhoc_stop(MONDAY, _site("GSET").id, user=None, pickup_boxes=boxes, deliver_to_site_id=target_id)
+    assert message in exc.value.message
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(AdhocStop.id))) == 0

@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mailroom.extensions import db
-from mailroom.models import PlanRun, Site, StopStatus, Tour
+from mailroom.models import AdhocStop, PlanRun, Site, StopStatus, Tour
 from mailroom.services import dispatch
 from tests.mailroom.dispatch.conftest import MONDAY, SATURDAY, add_sorted_items
 
@@ -198,6 +198,16 @@ def test_driver_and_adhoc_forms(planned_app):
         as_text=True
     )
     assert "0 bis 40" in html
+
+    rathaus = db.session.scalar(select(Site).where(Site.code == "RH"))
+    courier = {**form, "deliver_to_site_id": str(rathaus.id), "note": ""}
+    html = client.post("/dispatch/adhoc", data=courier, follow_redirects=True).get_data(as_text=True)
+    assert "Sonderstopp angelegt" in html and "Kurier nach <strong>RH</strong>" in html
+    html = client.post("/dispatch/adhoc", data={**courier, "deliver_to_site_id": str(site.id)}, follow_redirects=True)
+    assert "verschieden" in html.get_data(as_text=True)
+    html = client.post("/dispatch/adhoc", data={**courier, "deliver_to_site_id": "99999"}, follow_redirects=True)
+    assert html.status_code == 200 and "Keine gültige Auswahl" in html.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(AdhocStop.id))) == 2
 
 
 def test_route_sheets_pdf_and_overview(planned_app):
