@@ -57,6 +57,10 @@ class User(UserMixin, db.Model):
     def display_name(self) -> str:
         return self.full_name or self.username
 
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, str(self.role))  # StrEnum keys match their plain strings
+
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
 

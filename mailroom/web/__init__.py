@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from mailroom.errors import DomainError
 from mailroom.extensions import db
+from mailroom.models import TourStatus
 from mailroom.web.access import enforce_declared_access
 
 GERMAN_ERRORS = {
@@ -145,7 +146,14 @@ def _register_template_helpers(app: Flask) -> None:
             return ""
         return f"{value:,.1f}".replace(",", " ").replace(".", ",")
 
-    app.jinja_env.filters.update(local=local, local_time=local_time, german_date=german_date, km=km)
+    def tour_status(value: str | None) -> str:
+        """A tour's status in German ("planned" -> "Geplant")."""
+        labels = {status.value: status.label for status in TourStatus}
+        return labels.get(str(value), value or "")
+
+    app.jinja_env.filters.update(
+        local=local, local_time=local_time, german_date=german_date, km=km, tour_status=tour_status
+    )
 
     @app.context_processor
     def navigation():

@@ -20,6 +20,8 @@ def test_admin_creates_a_user_who_can_log_in(client, demo, login):
     short = client.post("/admin/users", data={"username": "kurz", "role": "courier", "password": "x"})
     assert "mindestens 10 Zeichen" in short.get_data(as_text=True)
     assert db.session.query(User).filter_by(username="kurz").count() == 0
+    users_page = client.get("/admin/users").get_data(as_text=True)
+    assert "<td>Nina Neu</td><td>Botendienst</td>" in users_page and "<td>courier</td>" not in users_page
 
 
 def test_admin_cannot_deactivate_themselves(client, demo, login):

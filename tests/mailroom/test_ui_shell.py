@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import mailroom
+from mailroom.extensions import db
 
 PACKAGE = Path(mailroom.__file__).parent
 EXTERNAL_ASSET = re.compile(r"""(?:src|href)\s*=\s*["']\s*(?:https?:)?//""", re.IGNORECASE)
@@ -58,3 +59,27 @@ def test_content_security_policy_allows_only_this_server_and_the_tile_server():
     assert "img-src 'self' data: blob: https://*.tile.openstreetmap.org;" in policy
     assert "frame-ancestors 'none'" in policy
     assert "https://" not in content_security_policy(None)
+
+
+def test_tour_status_is_shown_in_german(app):
+    render = app.jinja_env.from_string("{{ s | tour_status }}").render
+    assert [render(s=s) for s in ("planned", "started", "finished", "cancelled")] == [
+        "Geplant", "Unterwegs", "Beendet", "Abgebrochen"
+    ]  # fmt: skip
+
+
+def test_start_pages_show_todays_tour_status_in_german(app, make_user, login):
+    from mailroom.models import Role, Tour, TourStatus, Vehicle
+    from mailroom.services.clock import local_today
+
+    courier = make_user("bote", Role.COURIER)
+    make_user("post", Role.MAILROOM)
+    van = Vehicle(code="E1", name="E-Transporter 1")
+    db.session.add(van)
+    db.session.flush()
+    db.session.add(Tour(service_date=local_today(), vehicle_id=van.id, driver_id=courier.id, status=TourStatus.PLANNED))
+    db.session.commit()
+    for username in ("bote", "post"):
+        page = login(username).get("/").get_data(as_text=True)
+        assert "Geplant" in page and "planned" not in page
+        login(username).post("/logout")

@@ -162,7 +162,7 @@ def tokens():
 
     form = TokenForm()
     form.user_id.choices = [
-        SelectChoice(u.id, f"{u.username} ({u.role})") for u in admin_service.list_users() if u.active
+        SelectChoice(u.id, f"{u.username} ({u.role_label})") for u in admin_service.list_users() if u.active
     ]
     new_token = None
     if form.validate_on_submit():
