@@ -3,11 +3,14 @@ tour, umlauts in the text, reproducible bytes."""
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
+from dataclasses import replace
 from datetime import date
 
 import pytest
-from reportlab.graphics.shapes import Circle
+from reportlab.graphics.shapes import Circle, String
 
 from labels.model import RouteSheet, RouteSheetStop, RouteStopItem
 from labels.route_sheet import DEPOT_ROW_TEXT, MIN_FONT_SIZE, route_map, route_sheets_pdf
@@ -228,6 +231,32 @@ def test_map_projection_keeps_east_right_and_north_up():
     assert len(circles) == 2
     assert circles[1].cx > circles[0].cx and circles[1].cy > circles[0].cy
     assert route_map(make_sheet(8, [make_stop(1, located=False)])) is None
+
+
+def test_crowded_centre_gets_an_enlarged_inset():
+    """Twelve stops 400 m apart around the depot overlap on a map that spans 12 km; the inset at the
+    side shows them enlarged, where no two of their markers overlap."""
+    stops = []
+    for n in range(1, 13):  # a 4 x 3 grid, 400 m apart, next to the depot
+        row, col = divmod(n - 1, 4)
+        stop = make_stop(n)
+        stops.append(replace(stop, lat=DEPOT[0] + 0.0036 * row + 0.002, lon=DEPOT[1] + 0.006 * (col - 1.5)))
+    stops += [replace(make_stop(13), lat=DEPOT[0] + 0.055, lon=DEPOT[1]), replace(make_stop(14), lat=DEPOT[0] - 0.055)]
+    drawing = route_map(make_sheet(9, stops))
+
+    labels = [shape for shape in drawing.contents if isinstance(shape, String)]
+    assert any(label.text == "Mitte vergrößert" for label in labels)
+    circles = [shape for shape in drawing.contents if isinstance(shape, Circle)]
+    main, inset = circles[:14], circles[14:]
+    assert len(inset) >= 12  # the whole grid is in the inset
+
+    def overlaps(group):
+        return sum(1 for a, b in itertools.combinations(group, 2) if math.dist((a.cx, a.cy), (b.cx, b.cy)) < 20)
+
+    assert overlaps(main) > 0 and overlaps(inset) == 0
+    # Spread out, nothing crowds: no inset.
+    spread = [replace(make_stop(n), lat=DEPOT[0] + 0.01 * n, lon=DEPOT[1]) for n in range(1, 6)]
+    assert not any(getattr(s, "text", "") == "Mitte vergrößert" for s in route_map(make_sheet(10, spread)).contents)
 
 
 def test_identical_input_gives_identical_bytes():
