@@ -426,7 +426,8 @@
         el("span", { className: "stop-pos", text: String(stop.position) }),
         el("span", { className: "stop-name", text: stop.is_depot ? "Depot: nachladen" : site.name }),
         el("span", { className: "stop-meta", text: (stop.eta ? stop.eta + " Uhr" : "") + (items.length ? " · " + items.length + " Sendg." : "") }),
-        statusBadge(stop, pending)));
+        statusBadge(stop, pending),
+        stop.note ? badge("Hinweis", "note") : null));  // e.g. a courier order: what to take where
     var body = el("div", { className: "stop-body" });
     card.appendChild(body);
     body.appendChild(el("p", { className: "stop-address", text: site.address }));
