@@ -916,6 +916,15 @@ def _current_state(
     km = last_done.km_after if last_done is not None else 0.0
     current_round = last_done.round if last_done is not None else 1
     on_board_pickups = sum(s.pickup_boxes for s in kept if s.status == StopStatus.DONE and s.round == current_round)
+    # Courier boxes already picked up (or picked up at a pinned stop) whose delivery is still open ride
+    # along for the rest of the tour: counted like pickups, on the safe side.
+    status_of = {s.site.code: s.status for t in tours_of(day, include_cancelled=False) for s in t.stops}
+    taken = {s.site.code for s in kept if s.status == StopStatus.DONE} | {s.site.code for s in pinned}
+    on_board_pickups += sum(
+        p.boxes
+        for p in courier_pairs(day)
+        if p.pickup_stop in taken and status_of.get(p.delivery_stop) == StopStatus.OPEN
+    )
     open_deliveries = sum(s.deliver_boxes for s in stops if s.status == StopStatus.OPEN and not s.is_depot)
     load = open_deliveries + on_board_pickups
     visits: list[routes.Visit] = []

@@ -479,3 +479,24 @@ def test_courier_order_bad_input(demo_sqlite, target, boxes, message):
     assert message in exc.value.message
     db.session.rollback()
     assert db.session.scalar(select(func.count(AdhocStop.id))) == 0
+
+
+def test_courier_boxes_on_board_count_against_the_capacity_when_replanning(demo_sqlite):
+    dispatch.add_adhoc_stop(MONDAY, _site("GSET").id, user=None, pickup_boxes=3, deliver_to_site_id=_site("RH").id)
+    db.session.commit()
+    dispatch.plan_day(MONDAY, time_limit_s=PLAN_LIMIT_S)
+    db.session.commit()
+    pickup = _stop_of("GSET")
+    tour = pickup.tour
+
+    def capacity() -> int:
+        return dispatch._current_state(tour, MONDAY, 10 * 60, None, None).vehicle.capacity
+
+    before = capacity()
+    for stop in sorted(tour.stops, key=lambda s: s.position):
+        if stop.position <= pickup.position and not stop.is_depot:
+            stop.status = StopStatus.DONE
+    db.session.flush()
+    done_pickups = sum(s.pickup_boxes for s in tour.stops if s.status == StopStatus.DONE)
+    assert _stop_of("RH").status == StopStatus.OPEN
+    assert capacity() == before - done_pickups - 3
