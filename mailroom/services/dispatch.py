@@ -918,13 +918,13 @@ def _current_state(
     on_board_pickups = sum(s.pickup_boxes for s in kept if s.status == StopStatus.DONE and s.round == current_round)
     # Courier boxes already picked up (or picked up at a pinned stop) whose delivery is still open ride
     # along for the rest of the tour: counted like pickups, on the safe side.
-    status_of = {s.site.code: s.status for t in tours_of(day, include_cancelled=False) for s in t.stops}
-    taken = {s.site.code for s in kept if s.status == StopStatus.DONE} | {s.site.code for s in pinned}
-    on_board_pickups += sum(
-        p.boxes
-        for p in courier_pairs(day)
-        if p.pickup_stop in taken and status_of.get(p.delivery_stop) == StopStatus.OPEN
-    )
+    pairs = courier_pairs(day)
+    if pairs:
+        status_of = {s.site.code: s.status for t in tours_of(day, include_cancelled=False) for s in t.stops}
+        taken = {s.site.code for s in kept if s.status == StopStatus.DONE} | {s.site.code for s in pinned}
+        on_board_pickups += sum(
+            p.boxes for p in pairs if p.pickup_stop in taken and status_of.get(p.delivery_stop) == StopStatus.OPEN
+        )
     open_deliveries = sum(s.deliver_boxes for s in stops if s.status == StopStatus.OPEN and not s.is_depot)
     load = open_deliveries + on_board_pickups
     visits: list[routes.Visit] = []
@@ -1158,8 +1158,9 @@ def move_stop(
 def _courier_partners(stop: TourStop) -> list[TourStop]:
     """The other open stops of the same tour that share a courier order with `stop`."""
     code = stop.site.code
-    partner_codes = {p.delivery_stop for p in courier_pairs(stop.tour.service_date) if p.pickup_stop == code}
-    partner_codes |= {p.pickup_stop for p in courier_pairs(stop.tour.service_date) if p.delivery_stop == code}
+    pairs = courier_pairs(stop.tour.service_date)
+    partner_codes = {p.delivery_stop for p in pairs if p.pickup_stop == code}
+    partner_codes |= {p.pickup_stop for p in pairs if p.delivery_stop == code}
     return [
         s
         for s in stop.tour.stops

@@ -15,6 +15,8 @@ from mailroom.extensions import db
 from mailroom.models import TourStatus
 from mailroom.web.access import enforce_declared_access
 
+TOUR_STATUS_LABELS = {status.value: status.label for status in TourStatus}
+
 GERMAN_ERRORS = {
     400: ("Ungültige Anfrage", "Die Anfrage war unvollständig oder fehlerhaft."),
     401: ("Anmeldung erforderlich", "Bitte melden Sie sich an."),
@@ -148,8 +150,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     def tour_status(value: str | None) -> str:
         """A tour's status in German ("planned" -> "Geplant")."""
-        labels = {status.value: status.label for status in TourStatus}
-        return labels.get(str(value), value or "")
+        return TOUR_STATUS_LABELS.get(str(value), value or "")
 
     app.jinja_env.filters.update(
         local=local, local_time=local_time, german_date=german_date, km=km, tour_status=tour_status
