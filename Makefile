@@ -65,6 +65,7 @@ lint: venv-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: venv-test
 	$(BIN)/ruff format .

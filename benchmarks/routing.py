@@ -1,11 +1,13 @@
-"""Routing benchmark: our OR-Tools optimiser vs PyVRP and VROOM vs the best known solutions.
+"""Routing benchmark: the product's engine (`routes.plan_tours`) vs PyVRP and VROOM, gaps to the best known.
 
     python -m benchmarks.routing --sets A,P --limits 1,5 --max-n 80
     python -m benchmarks.routing --sets CMT --limits 30 --instances CMT6,CMT7,CMT8
 
 Every solver gets the same time limit per instance in the same run (VROOM usually stops earlier on its
-own). Costs are recomputed here from the returned routes with the instance's distances, and every
-plan is checked (each customer once, capacity, DISTANCE limit incl. service time, vehicle bound).
+own) and the same cores: see benchmarks/_report.py (ours with 1 worker vs PyVRP and VROOM on one core,
+ours with 2 workers vs the best of two PyVRP seeds side by side). Costs are recomputed here from the
+returned routes with the instance's distances, and every plan is checked (each customer once, capacity,
+DISTANCE limit incl. service time, vehicle bound).
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ import argparse
 import math
 import re
 import sys
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from benchmarks._report import print_mean_gaps, timed_solve
-from routes.cvrp import InfeasibleError, route_cost, route_length, solve_cvrp
+from benchmarks._report import DEFAULT_SOLVERS, describe, print_mean_gaps, side_by_side, timed_solve
+from routes.cvrp import InfeasibleError, route_cost, route_length, solve_instance
 from routes.cvrplib import CvrpInstance, read_instance
 
 DATA = Path(__file__).parent / "data"
@@ -73,14 +74,14 @@ def _scale(inst: CvrpInstance) -> int:
     return 1 if inst.default_rounding() == "nint" else 1000
 
 
-def ours(inst: CvrpInstance, limit: float) -> Routes | None:
+def ours(inst: CvrpInstance, limit: float, workers: int = 1) -> Routes | None:
     try:
-        return solve_cvrp(inst, time_limit_s=limit).routes
+        return solve_instance(inst, time_limit_s=limit, workers=workers).routes
     except InfeasibleError:
         return None
 
 
-def vroom_solver(inst: CvrpInstance, limit: float) -> Routes | None:
+def vroom_solver(inst: CvrpInstance, limit: float, threads: int = 1) -> Routes | None:
     import vroom
 
     scale = _scale(inst)
@@ -101,18 +102,15 @@ def vroom_solver(inst: CvrpInstance, limit: float) -> Routes | None:
     svc = round(inst.service_time * scale)
     for i in range(1, n):
         problem.add_job(vroom.Job(i, location=i, delivery=[inst.demands[i]], default_service=svc))
-    sol = problem.solve(exploration_level=5, nb_threads=2, timeout=timedelta(seconds=limit))
-    routes_df = sol.routes
-    if len(sol.unassigned) if hasattr(sol, "unassigned") else 0:
-        return None
+    sol = problem.solve(exploration_level=5, nb_threads=threads, timeout=timedelta(seconds=limit))
     out: dict[int, list[int]] = {}
-    for _, row in routes_df.iterrows():
+    for _, row in sol.routes.iterrows():
         if row["type"] == "job":
             out.setdefault(int(row["vehicle_id"]), []).append(int(row["id"]))
     return list(out.values())
 
 
-def pyvrp_solver(inst: CvrpInstance, limit: float) -> Routes | None:
+def pyvrp_solver(inst: CvrpInstance, limit: float, seed: int = 1) -> Routes | None:
     from pyvrp import Model
     from pyvrp.stop import MaxRuntime
 
@@ -135,80 +133,26 @@ def pyvrp_solver(inst: CvrpInstance, limit: float) -> Routes | None:
             if i != j:
                 dij = round(d[i][j] * scale)
                 m.add_edge(a, b, distance=dij, duration=dij)
-    res = m.solve(stop=MaxRuntime(limit), seed=1, display=False)
+    res = m.solve(stop=MaxRuntime(limit), seed=seed, display=False)
     if not res.is_feasible():
         return None
     # a client activity's idx counts clients from 0 in the order added: our node number - 1
-    out = []
-    for r in res.best.routes():
-        acts = [a for a in r if (a.is_client() if callable(a.is_client) else a.is_client)]
-        out.append([a.idx + 1 for a in acts])
-    return out
+    return [[a.idx + 1 for a in r if a.is_client()] for r in res.best.routes()]
 
 
-SOLVERS: dict[str, Solver] = {"ours": ours, "vroom": vroom_solver, "pyvrp": pyvrp_solver}
+def _total(inst: CvrpInstance) -> Callable[[Routes], float]:
+    d = inst.distance_matrix()
+    return lambda routes: sum(route_cost(r, d) for r in routes)
 
-OLDENBURG_CSV = Path(__file__).resolve().parents[1] / "tests" / "routes" / "data" / "oldenburg-sites.csv"
 
-
-def oldenburg(limits: list[float]) -> None:
-    """The product case: depot + 40 sites, two vans (windows, service, capacity, range, shift, break).
-
-    Both solvers see the same haversine x 1.3 matrix; VROOM minimises metres (costs matrix), with the
-    range as max_distance. VROOM has no second rounds; the demo fits in one round per van.
-    """
-    import vroom
-
-    from routes import plan_tours
-    from routes.demo import demo_problem
-    from routes.matrix import build_matrix
-
-    problem = demo_problem(OLDENBURG_CSV)
-    van = problem.vehicles[0]
-    m = build_matrix(problem.depot, problem.stops, speed_kmh=van.speed_kmh, circuity=problem.circuity)
-    metres = [[round(x * 1000) for x in row] for row in m.km]
-    print("\nOldenburg demo (40 sites, 2 vans): km driven, all sites served?")
-    for limit in limits:
-        t0 = time.perf_counter()
-        plan = plan_tours(problem, time_limit_s=limit)
-        t_ours = time.perf_counter() - t0
-        inp = vroom.Input()
-        inp.set_durations_matrix("car", [[round(x * 60) for x in row] for row in m.minutes])
-        inp.set_costs_matrix("car", metres)
-        inp.set_distances_matrix("car", metres)
-        for k, v in enumerate(problem.vehicles):
-            brks = [
-                vroom.Break(j + 1, [vroom.TimeWindow(b.earliest_start_min * 60, b.latest_start_min * 60)],
-                            service=b.duration_min * 60)
-                for j, b in enumerate(v.breaks)
-            ]  # fmt: skip
-            inp.add_vehicle(
-                vroom.Vehicle(
-                    k + 1, start=0, end=0, capacity=[v.capacity],
-                    time_window=vroom.TimeWindow(v.shift_start_min * 60, v.shift_end_min * 60),
-                    breaks=brks, max_distance=int(v.usable_range_km * 1000),
-                )
-            )  # fmt: skip
-        for i, s in enumerate(problem.stops, start=1):
-            tws = [vroom.TimeWindow(s.window[0] * 60, s.window[1] * 60)] if s.window else []
-            inp.add_job(
-                vroom.Job(i, location=i, delivery=[s.deliver], pickup=[s.pickup],
-                          default_service=round(s.service_min * 60), time_windows=tws)
-            )  # fmt: skip
-        t0 = time.perf_counter()
-        sol = inp.solve(exploration_level=5, nb_threads=2, timeout=timedelta(seconds=limit))
-        t_vroom = time.perf_counter() - t0
-        seqs: dict[int, list[int]] = {}
-        for _, row in sol.routes.iterrows():
-            if row["type"] == "job":
-                seqs.setdefault(int(row["vehicle_id"]), []).append(int(row["id"]))
-        vroom_km = sum(route_cost(r, [list(x) for x in m.km]) for r in seqs.values())
-        served = sum(len(r) for r in seqs.values())
-        print(
-            f"  {limit:5g}s  ours {plan.total_km:7.3f} km ({40 - len(plan.unserved)}/40, {t_ours:.1f}s)"
-            f"  vroom {vroom_km:7.3f} km ({served}/40, {t_vroom:.1f}s)",
-            flush=True,
-        )
+SOLVERS: dict[str, Solver] = {
+    "ours1": ours,
+    "pyvrp": pyvrp_solver,
+    "vroom": vroom_solver,
+    "ours2": lambda inst, limit: ours(inst, limit, workers=2),
+    "pyvrp2": lambda inst, limit: side_by_side(pyvrp_solver, inst, limit, (1, 2), _total(inst)),
+    "vroom2": lambda inst, limit: vroom_solver(inst, limit, threads=2),
+}
 
 
 def instances(sets: list[str], max_n: int, names: set[str] | None) -> list[tuple[str, Path]]:
@@ -232,8 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limits", default="1,5", help="seconds per instance, comma list (default 1,5)")
     ap.add_argument("--max-n", type=int, default=80, help="skip instances with more customers (default 80)")
     ap.add_argument("--instances", default="", help="comma list of instance names to run (default all)")
-    ap.add_argument("--solvers", default="ours,vroom,pyvrp", help="comma list of ours,vroom,pyvrp")
-    ap.add_argument("--no-oldenburg", action="store_true", help="skip the Oldenburg demo comparison")
+    ap.add_argument("--solvers", default=DEFAULT_SOLVERS, help=f"comma list of {','.join(SOLVERS)}")
     args = ap.parse_args(argv)
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     limits = [float(x) for x in args.limits.split(",")]
@@ -241,8 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     names = {x.strip() for x in args.instances.split(",") if x.strip()} or None
     todo = instances(sets, args.max_n if "CMT" not in sets else max(args.max_n, 200), names)
     print(f"routing benchmark: sets {','.join(sets)}, limits {limits} s, solvers {','.join(solvers)}")
-    if not args.no_oldenburg:
-        oldenburg(limits)
+    print(describe(solvers))
     gaps: dict[tuple[str, float, str], list[float]] = {}
     header = f"{'set':4} {'instance':12} {'limit':>5} {'BKS':>9} " + " ".join(
         f"{s + ' cost':>11} {'gap%':>6} {'t(s)':>5}" for s in solvers

@@ -103,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from sqlalchemy import event
 
+    from labels import codes as carrier_codes
     from mailroom import create_app
     from mailroom import demo as demo_data
     from mailroom.extensions import db
-    from mailroom.services import carrier_codes
 
     with tempfile.TemporaryDirectory(prefix="mailroom-bench-") as tmp:
         os.environ["MAILROOM_INSTANCE_PATH"] = tmp

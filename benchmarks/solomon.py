@@ -1,4 +1,4 @@
-"""Solomon VRPTW benchmark: the product model (`routes.plan_tours`, time windows) vs PyVRP and VROOM.
+"""Solomon VRPTW benchmark: the product's engine (`routes.plan_tours`, time windows) vs PyVRP and VROOM.
 
     python -m benchmarks solomon --limits 1,10
     python -m benchmarks solomon --instances R101,C201 --limits 5
@@ -9,8 +9,8 @@ number of vehicles free up to the file's fleet (25). Every plan is re-checked he
 once, capacity, service starts within the windows, back at the depot before it closes) and scored
 with those distances, whatever a solver reported.
 
-`plan_tours` works in minutes of one day: Solomon's time units are divided by 3 (the longest horizon,
-3390, fits in 1,440 minutes) and given exactly (1/60 min = 1/20 unit, distances have one decimal).
+Ours reads the file with the product's reader and solves through `routes.cvrp.solve_instance`, i.e.
+`plan_tours` (one Solomon time unit = whole seconds of the model's day, see routes/cvrp.py).
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from benchmarks._report import print_mean_gaps, timed_solve
+from benchmarks._report import DEFAULT_SOLVERS, describe, print_mean_gaps, side_by_side, timed_solve
 
 DATA = Path(__file__).parent / "data" / "solomon_100"
-TIME_DIV = 3.0  # Solomon time units per plan_tours minute
 
 Routes = list[list[int]]
 
@@ -109,42 +108,21 @@ def cost(routes: Routes, dist: list[list[float]]) -> float:
     return round(total, 1)
 
 
-def ours(inst: SolomonInstance, limit: float) -> Routes | None:
-    from routes import Depot, Matrix, Problem, Stop, Vehicle, plan_tours
+def ours(inst: SolomonInstance, limit: float, workers: int = 1) -> Routes | None:
+    """Through `routes.plan_tours`: the file read by the product's reader, distances as the .sol files."""
+    from routes.cvrp import InfeasibleError, solve_instance
+    from routes.cvrplib import read_instance
 
-    dist = inst.distances()
-    ids = tuple(["depot"] + [str(i) for i in range(1, len(inst.coords))])
-    # a hair under the exact value, so that the model's ceil() to whole seconds never adds one
-    minutes = tuple(tuple(max(0.0, d / TIME_DIV - 1e-9) for d in row) for row in dist)
-    eps = 1e-9  # the model truncates window bounds to whole seconds: keep them from falling a second short
-    end = inst.due[0] / TIME_DIV + eps
-    problem = Problem(
-        depot=Depot("depot", 0.0, 0.0, opens_min=inst.ready[0], closes_min=end),  # type: ignore[arg-type]
-        stops=[
-            Stop(
-                ids[i], 0.0, 0.0,
-                service_min=inst.service[i] / TIME_DIV,
-                window=(inst.ready[i] / TIME_DIV + eps, inst.due[i] / TIME_DIV + eps),  # type: ignore[arg-type]
-                deliver=inst.demand[i],
-            )
-            for i in range(1, len(ids))
-        ],
-        vehicles=[
-            Vehicle(
-                f"V{k + 1}", capacity=inst.capacity, battery_range_km=1e6, safety_reserve=0.0,
-                shift_start_min=inst.ready[0], shift_end_min=end, max_rounds=1,  # type: ignore[arg-type]
-            )
-            for k in range(inst.vehicles)
-        ],
-        matrix=Matrix(ids, tuple(tuple(row) for row in dist), minutes),
-    )  # fmt: skip
-    plan = plan_tours(problem, time_limit_s=limit, solution_limit=10**9)
-    if plan.unserved:
+    try:
+        return solve_instance(
+            read_instance(DATA / f"{inst.name}.txt"), limit, rounding="trunc1", max_vehicles=inst.vehicles,
+            workers=workers,
+        ).routes  # fmt: skip
+    except InfeasibleError:
         return None
-    return [[int(s) for s in t.stop_ids] for t in plan.tours if t.stop_ids]
 
 
-def vroom_solver(inst: SolomonInstance, limit: float) -> Routes | None:
+def vroom_solver(inst: SolomonInstance, limit: float, threads: int = 1) -> Routes | None:
     import vroom
 
     mat = [[round(d * 10) for d in row] for row in inst.distances()]  # tenths: exact
@@ -160,7 +138,7 @@ def vroom_solver(inst: SolomonInstance, limit: float) -> Routes | None:
                 time_windows=[vroom.TimeWindow(inst.ready[i] * 10, inst.due[i] * 10)],
             )
         )  # fmt: skip
-    sol = problem.solve(exploration_level=5, nb_threads=2, timeout=timedelta(seconds=limit))
+    sol = problem.solve(exploration_level=5, nb_threads=threads, timeout=timedelta(seconds=limit))
     out: dict[int, list[int]] = {}
     for _, row in sol.routes.iterrows():
         if row["type"] == "job":
@@ -168,7 +146,7 @@ def vroom_solver(inst: SolomonInstance, limit: float) -> Routes | None:
     return list(out.values())
 
 
-def pyvrp_solver(inst: SolomonInstance, limit: float) -> Routes | None:
+def pyvrp_solver(inst: SolomonInstance, limit: float, seed: int = 1) -> Routes | None:
     from pyvrp import Model
     from pyvrp.stop import MaxRuntime
 
@@ -189,16 +167,24 @@ def pyvrp_solver(inst: SolomonInstance, limit: float) -> Routes | None:
             if i != j:
                 d = round(dist[i][j] * 10)
                 m.add_edge(a, b, distance=d, duration=d)
-    res = m.solve(stop=MaxRuntime(limit), seed=1, display=False)
+    res = m.solve(stop=MaxRuntime(limit), seed=seed, display=False)
     if not res.is_feasible():
         return None
     return [[a.idx + 1 for a in r if a.is_client()] for r in res.best.routes()]
 
 
+def _total(inst: SolomonInstance) -> Callable[[Routes], float]:
+    dist = inst.distances()
+    return lambda routes: cost(routes, dist)
+
+
 SOLVERS: dict[str, Callable[[SolomonInstance, float], Routes | None]] = {
-    "ours": ours,
-    "vroom": vroom_solver,
+    "ours1": ours,
     "pyvrp": pyvrp_solver,
+    "vroom": vroom_solver,
+    "ours2": lambda inst, limit: ours(inst, limit, workers=2),
+    "pyvrp2": lambda inst, limit: side_by_side(pyvrp_solver, inst, limit, (1, 2), _total(inst)),
+    "vroom2": lambda inst, limit: vroom_solver(inst, limit, threads=2),
 }
 
 
@@ -206,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.solomon", description=__doc__.splitlines()[0])
     ap.add_argument("--limits", default="1", help="seconds per instance, comma list (default 1)")
     ap.add_argument("--instances", default="", help="comma list of instance names, e.g. R101,C201 (default all)")
-    ap.add_argument("--solvers", default="ours,vroom,pyvrp", help="comma list of ours,vroom,pyvrp")
+    ap.add_argument("--solvers", default=DEFAULT_SOLVERS, help=f"comma list of {','.join(SOLVERS)}")
     args = ap.parse_args(argv)
     limits = [float(x) for x in args.limits.split(",")]
     solvers = [s.strip() for s in args.solvers.split(",") if s.strip()]
@@ -214,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted(DATA.glob("*.txt"), key=lambda p: (re.sub(r"\d", "", p.stem), p.stem))
     files = [f for f in files if not names or f.stem.upper() in names]
     print(f"Solomon VRPTW benchmark: {len(files)} instances, limits {limits} s, solvers {','.join(solvers)}")
+    print(describe(solvers))
     columns = " ".join(f"{s + ' cost':>11} {'gap%':>6} {'t(s)':>5}" for s in solvers)
     print(f"{'instance':8} {'limit':>5} {'BKS':>8} {columns}")
     gaps: dict[tuple[str, float, str], list[float]] = {}

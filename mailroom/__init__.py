@@ -50,6 +50,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     web.init_app(app)
     cli.init_app(app)
+    from mailroom import worker
+
+    worker.init_app(app)
     return app
 
 
@@ -63,16 +66,36 @@ def _configure_database(app: Flask) -> None:
     if url.startswith("sqlite"):
         # SQLite needs no pool pings; waits for the write lock instead of failing at once.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
+        _install_sqlite_pragmas()
+
+
+def _install_sqlite_pragmas() -> None:
+    """WAL (readers never wait for the writer; the web server and the worker share the file) and a busy
+    timeout on every SQLite connection. synchronous stays FULL: an acknowledged scan-in survives power loss."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def on_connect(dbapi_connection, _record) -> None:
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.close()
+
+    if not getattr(_install_sqlite_pragmas, "done", False):
+        event.listen(Engine, "connect", on_connect)
+        _install_sqlite_pragmas.done = True  # type: ignore[attr-defined]
 
 
 def _instance_secret(app: Flask) -> str:
     """A random secret kept in the instance folder (never in git), made on first start."""
     import secrets
 
+    from mailroom.services.storage import write_atomically
+
     path = Path(app.instance_path) / "secret_key"
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_hex(32))
-        tmp.chmod(0o600)
-        tmp.replace(path)
+        write_atomically(path, secrets.token_hex(32), mode=0o600)
     return path.read_text().strip()

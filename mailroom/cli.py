@@ -33,6 +33,9 @@ def init_app(app: Flask) -> None:
         "mailroom.commands.records",
         "mailroom.commands.dispatch",
         "mailroom.commands.fleet",
+        "mailroom.commands.outgoing",
+        "mailroom.commands.ops",
+        "mailroom.commands.masterdata",
     ):
         try:
             module = __import__(name, fromlist=["register"])
@@ -52,6 +55,7 @@ def init_command(demo: bool) -> None:
 
     from mailroom import demo as demo_data
     from mailroom.extensions import db
+    from mailroom.services import storage
 
     upgrade()
     click.echo(f"Datenbank bereit: {db.engine.url.render_as_string(hide_password=True)}")
@@ -61,15 +65,16 @@ def init_command(demo: bool) -> None:
             logins = demo_data.seed()
             db.session.commit()
             text = demo_data.format_logins(logins)
-            tmp = logins_path.with_suffix(".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.chmod(0o600)
-            tmp.replace(logins_path)
+            storage.write_atomically(logins_path, text, mode=0o600)
             click.echo("Demodaten angelegt.")
         else:
             click.echo("Datenbank enthält bereits Daten: Demodaten nicht erneut angelegt.")
         if logins_path.exists():
             click.echo(logins_path.read_text(encoding="utf-8"))
+    else:
+        from mailroom.services import setup
+
+        click.echo(setup.next_steps_text())
 
 
 @click.command("create-user")
@@ -97,13 +102,23 @@ def create_user_command(username: str, role: str, full_name: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve_command(host: str, port: int, threads: int) -> None:
+@click.option("--with-worker", is_flag=True, help="Also run `mailroom worker` (stopped together on Ctrl+C).")
+def serve_command(host: str, port: int, threads: int, with_worker: bool) -> None:
     """Serve the app with waitress (a production WSGI server)."""
     from waitress import serve
 
     from mailroom import create_app
 
     app = create_app()
-    click.echo(f"mailroom läuft auf http://{host}:{port}/ (Strg+C beendet)")
+    # waitress refuses a larger body with 413 before reading it (its default buffers up to 1 GB onto disk).
+    limits = {"max_request_body_size": int(app.config["MAX_CONTENT_LENGTH"])}
+    if not with_worker:
+        click.echo(f"mailroom läuft auf http://{host}:{port}/ (Strg+C beendet)")
+        sys.stdout.flush()
+        serve(app, host=host, port=port, threads=threads, ident="mailroom", **limits)
+        return
+    from mailroom.commands.ops import supervise_with_worker
+
+    click.echo(f"mailroom läuft auf http://{host}:{port}/ mit Worker (Strg+C beendet beide)")
     sys.stdout.flush()
-    serve(app, host=host, port=port, threads=threads, ident="mailroom")
+    supervise_with_worker(lambda: serve(app, host=host, port=port, threads=threads, ident="mailroom", **limits))

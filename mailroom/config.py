@@ -14,7 +14,10 @@ class DefaultConfig:
     DATABASE_URL: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}  # noqa: RUF012
 
-    TIMEZONE = "Europe/Berlin"
+    TIMEZONE = "Europe/Berlin"  # days, day boundaries and displayed times (services/clock.py)
+    # Pin the product's clock: it starts at this moment (ISO 8601, e.g. "2026-03-02T07:30:00+01:00") when
+    # the app starts and runs on from there. For tests and demos; None: the real clock.
+    CLOCK_NOW: str | None = None
 
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
@@ -29,8 +32,18 @@ class DefaultConfig:
     LOGIN_LOCK_SECONDS = 300
 
     # Uploads: bounded in bytes and pixels.
-    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # one request (also waitress's max_request_body_size in `mailroom serve`)
     MAX_IMAGE_PIXELS = 60_000_000
+    # Budgets of reading uploaded scans (labels.reading.ReadLimits, mailroom/services/uploads.py).
+    UPLOAD_MAX_BYTES = 20 * 1024 * 1024  # one envelope/label scan
+    UPLOAD_DECODE_PIXELS = 12_000_000  # a page is decoded at most this large (reduced; PDFs rendered lower)
+    UPLOAD_FILE_PIXELS = 400_000_000  # pages x pixels of one file; pages beyond are reported as not read
+    UPLOAD_REQUEST_PIXELS = 800_000_000  # pages x pixels over all files of one request
+    UPLOAD_MAX_PAGES = 50  # pages or frames read per file; pages beyond are reported as not read
+    UPLOAD_FILE_SECONDS = 10.0  # time budget of reading one file
+    UPLOAD_DECODE_SLOTS = 2  # uploads read at once (the machine's cores)
+    UPLOAD_DECODE_QUEUE = 2  # uploads waiting for a slot; more are answered 503 at once
+    UPLOAD_DECODE_WAIT_S = 30.0  # longest wait for a slot before a 503
     SCAN_DIR = "scans"  # below the instance folder
 
     # Retention of personal data, in days, per data category.
@@ -48,6 +61,15 @@ class DefaultConfig:
     SMTP_PASSWORD: str | None = None
     SMTP_STARTTLS = False
     MAIL_FROM = "poststelle@stadt-oldenburg.example"
+    SMTP_TIMEOUT = 10.0  # seconds
+    # A registered item received after this time ("HH:MM" local) goes out with the next working day's tour.
+    NOTIFY_TOUR_CUTOFF = "09:30"
+    OUTBOX_MAX_ATTEMPTS = 8  # retries 1, 2, 4 ... minutes apart, then the row counts as failed
+
+    # Job queue (`mailroom worker`, Huey): None = SQLite file instance/queue.sqlite3; or redis://host:6379/0.
+    QUEUE_URL: str | None = None
+    QUEUE_IMMEDIATE: bool | None = None  # None: immediate (jobs run inline) only when TESTING
+    WORKER_THREADS = 2
 
     # Working days: public holidays of this country and state (the `holidays` package), plus closed days.
     HOLIDAY_COUNTRY = "DE"
@@ -61,6 +83,10 @@ class DefaultConfig:
     DISTANCE_SERVER_URL: str | None = None
     PLAN_TIME_LIMIT_S = 5.0
     MAP_TILE_URL: str | None = None  # e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png
+    # Geocoding of site addresses (optional): a self-hosted Nominatim or Photon server.
+    GEOCODER_URL: str | None = None  # e.g. http://nominatim.intern:8080
+    GEOCODER_KIND = "nominatim"  # nominatim | photon
+    GEOCODER_TIMEOUT_S = 5.0
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # for QR codes on printed route sheets
     ITEMS_PER_BOX = 25  # letters per crate; parcels count as one crate each
     DISPATCH_SHIFT_START = "09:30"
@@ -71,5 +97,17 @@ class DefaultConfig:
     DISPATCH_ADJUST_TIME_LIMIT_S = 2.0
     DISPATCH_STALE_RUN_S = 120  # a plan run without an answer after this long counts as failed
 
+    # Outgoing mail
+    OUTGOING_SERVED_AFTER_DAYS = 4  # an Einschreiben counts as served on this day after posting (§ 4 VwZG)
+    OUTGOING_PZU_OVERDUE_DAYS = 14  # a PZU's Zustellungsurkunde is overdue after this many days
+
     # Fleet
     CO2_G_PER_KWH = 380  # German grid mix; configurable
+    CO2_SOURCE = "Umweltbundesamt, Strommix 2023 (Standardwert)"  # for years without a stored factor
+    FLEET_DIESEL_G_PER_KM = 212  # reference diesel van: 8 l/100 km x 2.645 kg CO2 per litre
+    FLEET_CHARGING_LOSS = 0.08  # AC wallbox: grid kWh = battery kWh x (1 + loss)
+    FLEET_MAX_KM_PER_DAY = 600  # a reading implying more km per day than this is refused as a typo
+    FLEET_PLAN_DEVIATION = 0.2  # a tour driven this share off its planned km is flagged for review
+    FLEET_INCOMPLETE_DAYS = 7  # tours without an end reading after this many days are listed
+    FLEET_RANGE_TOURS = 20  # measured consumption: the last N tours of the same season ...
+    FLEET_RANGE_MIN_TOURS = 5  # ... at least this many, else the rated range counts

@@ -6,7 +6,6 @@ import csv
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import time
 from importlib import resources
 
 from sqlalchemy import func, select
@@ -14,6 +13,7 @@ from sqlalchemy import func, select
 from mailroom.extensions import db
 from mailroom.models import OrgUnit, Role, Site, StopTemplate, StopTemplateEntry, User, Vehicle
 from mailroom.services.auth import create_user
+from mailroom.services.dates import parse_hhmm
 
 POSTCODES = {
     "Innenstadt": "26122", "Innenstadt-West": "26122", "Donnerschwee": "26123", "Nadorst": "26123",
@@ -70,11 +70,6 @@ def _read_sites() -> list[dict[str, str]]:
     return list(csv.DictReader(text.splitlines()))
 
 
-def _hhmm(value: str) -> time:
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
-
-
 def seed_sites(rng: random.Random) -> dict[str, Site]:
     sites: dict[str, Site] = {}
     for row in _read_sites():
@@ -88,8 +83,8 @@ def seed_sites(rng: random.Random) -> dict[str, Site]:
             phone=f"0441 235-{rng.randint(2000, 4999)}",
             lat=float(row["lat"]),
             lon=float(row["lon"]),
-            opens=_hhmm(row["opens"]),
-            closes=_hhmm(row["closes"]),
+            opens=parse_hhmm(row["opens"]),
+            closes=parse_hhmm(row["closes"]),
             service_min=int(row["service_min"]),
             is_depot=row["kind"] == "depot",
         )
@@ -167,6 +162,12 @@ def seed(*, history_days: int = 30, seed_value: int = 2026) -> list[DemoLogin]:
         from mailroom.demo_history import seed_history
 
         seed_history(rng, days=history_days)
+    from mailroom.demo_outgoing import OUTGOING_DEMO_DAYS, seed_outgoing_history
+    from mailroom.services.clock import local_today
+
+    # Outgoing mail: tariffs always; three years of history for the real demo, else as many days as asked.
+    outgoing_days = OUTGOING_DEMO_DAYS if history_days >= 30 else history_days
+    seed_outgoing_history(random.Random(seed_value + 11), days=outgoing_days, today=local_today())
     return logins
 
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from mailroom import demo_fleet
 from mailroom.extensions import db
 from mailroom.models import (
     EventKind,
@@ -47,6 +48,7 @@ SENDERS = [
 ]  # fmt: skip
 RECEIVERS = ["K. Janssen", "M. Oltmanns", "S. Gerdes", "T. Hinrichs", "A. Wübbena", "J. Ahlers", "P. Bruns"]
 CIRCUITY = 1.3
+FULL_HISTORY_DAYS = 30  # with at least this much item history the fleet history goes back 14 months
 
 
 def _local(day: date, hour: int, minute: int = 0) -> datetime:
@@ -76,7 +78,7 @@ def _split_tours(depot: Site, sites: list[Site]) -> list[list[Site]]:
 
 
 def _s10(rng: random.Random) -> str:
-    from mailroom.services.carrier_codes import classify
+    from labels.codes import classify
 
     body = f"R{rng.choice('RTEU')}{rng.randint(10_000_000, 99_999_999)}"
     for digit in range(10):
@@ -91,7 +93,7 @@ def _dhl_parcel(rng: random.Random) -> str:
 
 
 def seed_history(rng: random.Random, *, days: int = 30) -> None:
-    from mailroom.services.carrier_codes import make_internal_code
+    from labels.codes import make_internal_code
 
     depot = db.session.scalar(select(Site).where(Site.is_depot))
     sites = list(db.session.scalars(select(Site).where(Site.is_depot.is_(False)).order_by(Site.id)))
@@ -105,6 +107,12 @@ def seed_history(rng: random.Random, *, days: int = 30) -> None:
     counters: dict[int, int] = {}
 
     today = local_today()
+    if days >= FULL_HISTORY_DAYS:  # the real demo: 14 months of fleet history before the item history
+        from mailroom.demo_fleet import FLEET_HISTORY_DAYS, seed_fleet_history
+
+        seed_fleet_history(rng, depot=depot, tour_groups=tour_groups, vans=vans, couriers=couriers,
+                           odometer=odometer, first=today - timedelta(days=FLEET_HISTORY_DAYS),
+                           last=today - timedelta(days=days + 1))  # fmt: skip
     day_list = [today - timedelta(days=n) for n in range(days, -1, -1)]
     for day in day_list:
         if not workdays.is_working_day(day):
@@ -224,7 +232,7 @@ def _make_tour(day, van, courier, depot, group, rng, odometer) -> Tour:
     db.session.flush()
     driven = round(km * rng.uniform(1.0, 1.08), 1)
     start_soc = rng.randint(85, 100)
-    used_soc = round(driven * van.kwh_per_100km / 100 / van.battery_kwh * 100)
+    used_soc = round(driven * demo_fleet.consumption_kwh_per_100km(van, day) / 100 / van.battery_kwh * 100)
     db.session.add_all([
         OdometerReading(vehicle_id=van.id, at=start, km=round(odometer[van.id], 1), soc_percent=start_soc,
                         kind=ReadingKind.TOUR_START, tour_id=tour.id, user_id=courier.id),
@@ -232,6 +240,14 @@ def _make_tour(day, van, courier, depot, group, rng, odometer) -> Tour:
                         soc_percent=max(5, start_soc - used_soc), kind=ReadingKind.TOUR_END, tour_id=tour.id,
                         user_id=courier.id),
     ])  # fmt: skip
-    # The van also does a short afternoon errand now and then (post office, workshop).
-    odometer[van.id] += driven + (rng.uniform(3, 12) if rng.random() < 0.3 else 0)
+    # The van also does a short afternoon errand now and then (post office, workshop), logged as a trip.
+    odometer[van.id] += driven
+    if rng.random() < 0.3:
+        extra = rng.uniform(3, 12)
+        destination, purpose = demo_fleet.errand(tour.id)
+        db.session.add(OdometerReading(vehicle_id=van.id, at=tour.finished_at + timedelta(hours=2),
+                                       km=round(odometer[van.id] + extra, 1), start_km=round(odometer[van.id], 1),
+                                       kind=ReadingKind.TRIP, purpose=purpose, destination=destination,
+                                       driver_id=courier.id, user_id=courier.id))  # fmt: skip
+        odometer[van.id] += extra
     return tour

@@ -1,4 +1,5 @@
-"""Command line: `python -m routes solve FILE.vrp --time-limit SECONDS --json`."""
+"""Command line: `python -m routes solve FILE --time-limit SECONDS --json` (CVRPLIB/TSPLIB `.vrp` or Solomon
+VRPTW `.txt`), solved by `routes.plan_tours`, the product's engine."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import os
 import sys
 
-from routes.cvrp import InfeasibleError, solve_cvrp
+from routes.cvrp import InfeasibleError, solve_instance
 from routes.cvrplib import ROUNDINGS, CvrplibError, read_instance
 
 
@@ -26,13 +27,17 @@ def seconds_since_process_start() -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m routes", description="Tour optimiser (OR-Tools).")
     sub = parser.add_subparsers(dest="command", required=True)
-    solve = sub.add_parser("solve", help="solve a CVRPLIB/TSPLIB instance")
+    solve = sub.add_parser("solve", help="solve a CVRPLIB/TSPLIB or Solomon VRPTW instance")
     solve.add_argument("file")
     solve.add_argument("--time-limit", type=float, default=5.0, help="seconds (default 5)")
     solve.add_argument("--json", action="store_true", help="print {cost, routes, time_s} as JSON")
-    solve.add_argument("--rounding", choices=[r for r in ROUNDINGS if r in ("nint", "exact")], default=None)
+    solve.add_argument(
+        "--rounding", choices=[r for r in ROUNDINGS if r in ("nint", "exact", "trunc1")], default=None,
+        help="distances (default: the file's EDGE_WEIGHT_TYPE; Solomon: exact Euclidean)",
+    )  # fmt: skip
     solve.add_argument("--vehicles", type=int, default=None, help="at most K routes (default: VEHICLES or free)")
-    solve.add_argument("--workers", type=int, default=2, help="parallel searches (default 2, one per core)")
+    solve.add_argument("--workers", type=int, default=None, help="parallel searches (default: cores, at most 2)")
+    solve.add_argument("--seed", type=int, default=1, help="random seed of the first search (default 1)")
     args = parser.parse_args(argv)
     try:
         inst = read_instance(args.file)
@@ -40,13 +45,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        res = solve_cvrp(
+        res = solve_instance(
             inst,
             # leave room for start-up already spent and for printing (about 5 %)
             time_limit_s=max(0.1, args.time_limit * 0.95 - seconds_since_process_start()),
             rounding=args.rounding,
             max_vehicles=args.vehicles,
             workers=args.workers,
+            seed=args.seed,
         )
     except InfeasibleError as exc:
         print(f"infeasible: {exc}", file=sys.stderr)

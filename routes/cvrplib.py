@@ -3,7 +3,7 @@
 Supported TSPLIB keys: NAME, COMMENT, TYPE, DIMENSION, CAPACITY, DISTANCE, SERVICE_TIME, VEHICLES,
 EDGE_WEIGHT_TYPE (EUC_2D, EXACT_2D, FLOOR_2D, CEIL_2D), NODE_COORD_SECTION, DEMAND_SECTION, DEPOT_SECTION.
 Distances follow the file's EDGE_WEIGHT_TYPE: EUC_2D is CVRPLIB's `nint` (Euclidean rounded to the
-nearest integer), EXACT_2D the real Euclidean distance.
+nearest integer), EXACT_2D the real Euclidean distance (also the default for Solomon files).
 """
 
 from __future__ import annotations
@@ -157,7 +157,8 @@ def _read_solomon(text: str, name: str) -> CvrpInstance:
         demands=[int(r[3]) for r in rows],
         capacity=cap,
         ids=[int(r[0]) for r in rows],
-        edge_weight_type="TRUNC1",
+        # Euclidean, not rounded (the CVRPLIB .sol files truncate to one decimal: rounding="trunc1")
+        edge_weight_type="EXACT_2D",
         vehicles=k or None,
         windows=[(r[4], r[5]) for r in rows],
         service_times=[r[6] for r in rows],

@@ -1,15 +1,29 @@
-"""Ruin-and-recreate (SISR-style LNS) around OR-Tools for the CVRP solver in `routes.cvrp`.
+"""Ruin-and-recreate (SISR with simulated annealing) on the product's full routing model.
 
-The loop follows Christiaens & Vanden Berghe's SISR: remove a few strings of adjacent customers around
-a random seed customer, reinsert them one by one at their cheapest feasible position (skipping
-positions with a small "blink" probability, in a random/demand/far/close order), and accept the new
-plan by simulated annealing. Every new best plan is polished by an OR-Tools local search (greedy
-descent with all of its operators), handed in through a callback, so OR-Tools stays the engine that
-settles every reported plan.
+`plan_tours` (routes.solver) builds the OR-Tools model and hands this module the same numbers as plain
+arrays (`SearchModel`): metres per arc, seconds per arc per van (service time of the node left included),
+windows, boxes, range and recharge, breaks, internal-mail pairs, drop penalties. The loop follows
+Christiaens & Vanden Berghe's SISR: remove a few strings of adjacent stops around a random seed stop,
+reinsert them one by one at their cheapest feasible position (skipping positions with a small "blink"
+probability, in a random/demand/far/close order), and accept the new plan by simulated annealing. Every
+new best plan is polished by an OR-Tools local search through a callback, so OR-Tools settles every
+reported plan.
 
-All costs here are the integers OR-Tools optimises (distances x1 for `nint`, x1000 otherwise), route
-lengths use the same rounded-up length matrix as the OR-Tools model, so every plan accepted here is
-accepted by OR-Tools as well.
+Feasibility of an insertion is decided here, with the OR-Tools model's own integer rules (so that
+OR-Tools accepts every plan of the loop):
+
+* time: earliest service starts forward and latest service starts backward per position ("time slack"),
+  so a candidate position is checked in O(1) (vectorised over all positions of all routes);
+* capacity: boxes on board after every call within [0, capacity] for some start load of each round,
+  boxes picked up per round <= capacity (simultaneous pickup and delivery);
+* range with recharge: metres since the battery was full, the depot between rounds gives back
+  `recharge_m`;
+* breaks: the break fits in one leg (driving or waiting), before the start or after the end;
+* internal mail: pickup and delivery in the same route, pickup first, both or neither.
+
+Positions that the O(1) tests cannot decide alone (a van with a break, a route with a second round,
+pickups or internal mail) are confirmed by a full O(route length) check of the changed route, cheapest
+candidate first.
 """
 
 from __future__ import annotations
@@ -17,68 +31,299 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
-Routes = list[list[int]]
+Routes = list[list[int]]  # model nodes per model vehicle (start and end left out, reload nodes included)
+
+
+@dataclass
+class VehicleSpec:
+    start_node: int
+    start_lo: int  # seconds
+    start_hi: int
+    end_hi: int
+    capacity: int
+    energy_cap: int  # metres
+    time_key: int  # index into SearchModel.time_np / time_ls
+    breaks: list[tuple[int, int, int]] = field(default_factory=list)  # (earliest start, latest start, duration) s
+
+
+@dataclass
+class SearchModel:
+    metres: list[list[int]]
+    time_ls: list[list[list[int]]]  # per time key: seconds incl. service at the node left
+    service_s: list[int]
+    tw_lo: list[int]
+    tw_hi: list[int]
+    picked: list[int]  # boxes picked up for the depot at the node
+    load: list[int]  # change of the boxes on board at the node
+    deliver: list[int]
+    recharge_m: int
+    reload_owner: dict[int, int]
+    customers: list[int]  # stop nodes
+    penalty: list[int]  # drop penalty per node
+    vehicles: list[VehicleSpec]
+    pairs: list[tuple[int, int]]  # (pickup node, delivery node)
+    metres_np: np.ndarray = field(init=False)
+    is_simple: list[bool] = field(init=False)
+    time_np: np.ndarray = field(init=False)
+    partners: dict[int, list[tuple[int, int]]] = field(init=False)
+    group: dict[int, list[int]] = field(init=False)  # node -> its internal-mail group (pickups first)
+
+    def __post_init__(self) -> None:
+        self.metres_np = np.array(self.metres, dtype=np.int64)
+        self.time_np = np.array(self.time_ls, dtype=np.int64)
+        self.partners = {}
+        for p, d in self.pairs:
+            self.partners.setdefault(p, []).append((p, d))
+            self.partners.setdefault(d, []).append((p, d))
+        # connected components of the pair graph: removed and reinserted together
+        self.group = {}
+        for p, d in self.pairs:
+            members = sorted(set(self.group.get(p, [p])) | set(self.group.get(d, [d])))
+            for m in members:
+                self.group[m] = members
+        self.is_simple = [self.simple(node) for node in range(len(self.metres))]
+        for members in {id(g): g for g in self.group.values()}.values():
+            deliveries = {d for _, d in self.pairs}
+            members.sort(key=lambda m: (m in deliveries, m))
+
+    def simple(self, node: int) -> bool:
+        """A stop whose load rule is 'deliveries of the round <= capacity' (no pickups, no internal mail)."""
+        return self.picked[node] == 0 and self.load[node] == -self.deliver[node] and node not in self.partners
+
+
+# rows of a route's candidate block: one column per insertion position (between seq[j] and seq[j + 1])
+_P, _Q, _A, _LOQ, _ZQ, _ESLACK, _CSLACK, _EXACT, _OWNER, _POS, _KEY = range(11)
+_FREE = 1 << 60  # "no limit" in a slack row
+
+
+def _block(m: SearchModel, v: int, route: list[int]) -> np.ndarray:
+    """Insertion positions of one route with what the O(1) tests need (see `Sisr._best_position`)."""
+    spec = m.vehicles[v]
+    t = m.time_ls[spec.time_key]
+    seq = [spec.start_node, *route, 0]
+    n = len(seq)
+    tw_lo, tw_hi = m.tw_lo, m.tw_hi
+    lo = [tw_lo[node] for node in seq]
+    lo[0], lo[-1] = spec.start_lo, 0
+    a = [0] * n
+    a[0] = lo[0]
+    for i in range(1, n):
+        a[i] = max(lo[i], a[i - 1] + t[seq[i - 1]][seq[i]])
+    z = [0] * n
+    z[-1] = spec.end_hi
+    for i in range(n - 2, 0, -1):
+        z[i] = min(tw_hi[seq[i]], z[i + 1] - t[seq[i]][seq[i + 1]])
+    has_reload = any(node in m.reload_owner for node in route)
+    simple = not has_reload and all(m.is_simple[node] for node in route)
+    metres = m.metres
+    energy = sum(metres[seq[i]][seq[i + 1]] for i in range(n - 1))
+    out = np.empty((11, n - 1), dtype=np.int64)
+    out[_P] = seq[:-1]
+    out[_Q] = seq[1:]
+    out[_A] = a[:-1]
+    out[_LOQ] = lo[1:]
+    out[_ZQ] = z[1:]
+    out[_ESLACK] = _FREE if has_reload else spec.energy_cap - energy
+    out[_CSLACK] = spec.capacity - sum(m.deliver[node] for node in route) if simple else _FREE
+    out[_EXACT] = simple and not spec.breaks
+    out[_OWNER] = v
+    out[_POS] = np.arange(n - 1)
+    out[_KEY] = spec.time_key
+    return out
+
+
+def route_feasible(m: SearchModel, v: int, route: list[int], where: dict[int, int] | None = None) -> bool:
+    """Full check of one van's route against the model's rules (see the module docstring)."""
+    spec = m.vehicles[v]
+    t = m.time_ls[spec.time_key]
+    seq = [spec.start_node, *route, 0]
+    n = len(seq)
+    # range with recharge between rounds
+    e, cap_e, metres, owner = 0, spec.energy_cap, m.metres, m.reload_owner
+    for i in range(1, n):
+        prev = seq[i - 1]
+        if prev in owner:
+            e = max(0, e - m.recharge_m)
+        e += metres[prev][seq[i]]
+        if e > cap_e:
+            return False
+    # boxes, per round
+    cap = spec.capacity
+    prefix = lo_p = hi_p = picked = 0
+    for i in range(1, n):
+        node = seq[i]
+        if i == n - 1 or node in owner:
+            # the round closes here: a start load L with L + prefix in [0, cap] everywhere, L + total >= picked
+            if picked > cap or max(-lo_p, picked - prefix) > cap - hi_p:
+                return False
+            prefix = lo_p = hi_p = picked = 0
+            continue
+        prefix += m.load[node]
+        picked += m.picked[node]
+        lo_p = min(lo_p, prefix)
+        hi_p = max(hi_p, prefix)
+    # internal mail: same route, pickup first
+    if m.partners:
+        pos = {node: i for i, node in enumerate(route)}
+        for node in route:
+            for p, d in m.partners.get(node, ()):
+                if p in pos and d in pos:
+                    if pos[p] > pos[d]:
+                        return False
+                else:
+                    other = d if node == p else p
+                    if where is None or where.get(other, -1) not in (-1, v):
+                        return False
+    # time: earliest service starts
+    tw_lo, tw_hi = m.tw_lo, m.tw_hi
+    a = [0] * n
+    a[0] = spec.start_lo
+    for i in range(1, n):
+        node = seq[i]
+        lo, hi = (0, spec.end_hi) if i == n - 1 else (tw_lo[node], tw_hi[node])
+        x = max(lo, a[i - 1] + t[seq[i - 1]][node])
+        if x > hi:
+            return False
+        a[i] = x
+    if not spec.breaks:
+        return True
+    if len(spec.breaks) == 1:
+        return _one_break_fits(m, spec, seq, a, t)
+    return _breaks_fit_greedy(m, spec, seq, t)
+
+
+def _one_break_fits(m: SearchModel, spec: VehicleSpec, seq: list[int], a: list[int], t: list[list[int]]) -> bool:
+    b_lo, b_hi, dur = spec.breaks[0]
+    n = len(seq)
+    if a[-1] <= b_hi:  # after the end
+        return True
+    z = [0] * n
+    z[-1] = spec.end_hi
+    for i in range(n - 2, -1, -1):
+        z[i] = min(spec.start_hi if i == 0 else m.tw_hi[seq[i]], z[i + 1] - t[seq[i]][seq[i + 1]])
+    svc = m.service_s
+    for k in range(n - 1):
+        dep = a[k] + (svc[seq[k]] if k else 0)
+        start = max(dep, b_lo)
+        if start > b_hi:
+            break
+        travel = t[seq[k]][seq[k + 1]] - (svc[seq[k]] if k else 0)
+        lo_next = 0 if k + 1 == n - 1 else m.tw_lo[seq[k + 1]]
+        if max(lo_next, dep + travel + dur, start + dur) <= z[k + 1]:
+            return True
+    # before the start: the van leaves after the break
+    first = b_lo + dur
+    if first <= spec.start_hi and first <= z[0]:
+        x = max(first, spec.start_lo)
+        for i in range(1, n):
+            x = max(0 if i == n - 1 else m.tw_lo[seq[i]], x + t[seq[i - 1]][seq[i]])
+            if x > z[i]:
+                return False
+        return True
+    return False
+
+
+def _breaks_fit_greedy(m: SearchModel, spec: VehicleSpec, seq: list[int], t: list[list[int]]) -> bool:
+    """Several breaks: each taken in the first leg that reaches its window (a safe, not exhaustive test)."""
+    pending = sorted(spec.breaks)
+    svc = m.service_s
+    x = spec.start_lo
+    n = len(seq)
+    for i in range(1, n):
+        dep = x + (svc[seq[i - 1]] if i > 1 else 0)
+        arrive = x + t[seq[i - 1]][seq[i]]
+        while pending and max(dep, pending[0][0]) <= pending[0][1] and arrive + svc[seq[i]] >= pending[0][0]:
+            b_lo, _, dur = pending.pop(0)
+            arrive = max(arrive + dur, max(dep, b_lo) + dur)
+            dep = arrive
+        if pending and dep > pending[0][1]:
+            return False
+        lo, hi = (0, spec.end_hi) if i == n - 1 else (m.tw_lo[seq[i]], m.tw_hi[seq[i]])
+        x = max(lo, arrive)
+        if x > hi:
+            return False
+    return all(x <= b_hi for _, b_hi, _ in pending)
 
 
 class Sisr:
     def __init__(
         self,
-        dist: np.ndarray,
-        demands: list[int],
-        capacity: int,
-        max_routes: int,
-        lmat: np.ndarray | None = None,
-        lmax: int | None = None,
+        model: SearchModel,
         seed: int = 0,
         avg_removed: float = 10.0,
         max_string: int = 10,
         blink: float = 0.01,
+        max_checks: int = 40,
     ) -> None:
-        self.d = dist
-        self.dem = demands
-        self.cap = capacity
-        self.max_routes = max_routes
-        self.lmat = lmat
-        self.lmax = lmax
+        self.m = model
         self.rng = np.random.default_rng(seed)
         self.avg_removed = avg_removed
         self.max_string = max_string
         self.blink = blink
-        n = dist.shape[0]
-        self.n = n
-        order = np.argsort(dist[1:, 1:], axis=1, kind="stable") + 1
-        self.neighbours = [[]] + [list(row) for row in order]  # customer i -> customers by distance
-        self.depot_dist = dist[0]
+        self.max_checks = max_checks
+        cust = model.customers
+        self.customers = np.array(cust, dtype=np.int64)
+        sub = model.metres_np[np.ix_(cust, cust)] + model.metres_np[np.ix_(cust, cust)].T
+        order = np.argsort(sub, axis=1, kind="stable")
+        self.neighbours = {c: [cust[j] for j in order[k]] for k, c in enumerate(cust)}
+        self.depot_dist = {c: model.metres[0][c] for c in cust}
+        self.time_np = model.time_np
+        # empty routes of vans that are alike offer the same positions
+        self.signature = [
+            (s.start_node, s.start_lo, s.start_hi, s.end_hi, s.capacity, s.energy_cap, s.time_key, tuple(s.breaks))
+            for s in model.vehicles
+        ]
+        self.iterations = 0
+        self._blocks: dict[tuple[int, ...], np.ndarray] = {}
+        self.hard: set[int] = set()
+
+    def _block(self, v: int, route: list[int]) -> np.ndarray:
+        key = (v, *route)
+        block = self._blocks.get(key)
+        if block is None:
+            if len(self._blocks) > 20000:
+                self._blocks.clear()
+            block = self._blocks[key] = _block(self.m, v, route)
+        return block
 
     # --- bookkeeping -------------------------------------------------------------------------------
     def cost(self, routes: Routes) -> int:
-        d = self.d
+        m = self.m
         total = 0
-        for r in routes:
+        for v, r in enumerate(routes):
+            prev = m.vehicles[v].start_node
+            for node in r:
+                total += m.metres[prev][node]
+                prev = node
             if r:
-                idx = [0, *r, 0]
-                total += int(d[idx[:-1], idx[1:]].sum())
+                total += m.metres[prev][0]
         return total
 
-    def length(self, r: list[int]) -> int:
-        if self.lmat is None or not r:
-            return 0
-        idx = [0, *r, 0]
-        return int(self.lmat[idx[:-1], idx[1:]].sum())
+    def score(self, routes: Routes, unplaced: list[int]) -> int:
+        return self.cost(routes) + sum(self.m.penalty[c] for c in unplaced)
+
+    def unplaced_of(self, routes: Routes) -> list[int]:
+        served = {c for r in routes for c in r}
+        return [c for c in self.m.customers if c not in served]
 
     # --- ruin ----------------------------------------------------------------------------------------
-    def ruin(self, routes: Routes) -> tuple[Routes, list[int]]:
-        rng = self.rng
-        routes = [list(r) for r in routes if r]
+    def ruin(self, routes: Routes, seed_stop: int | None = None) -> tuple[Routes, list[int]]:
+        """Remove strings around `seed_stop` (default: a random stop)."""
+        rng, m = self.rng, self.m
+        routes = [list(r) for r in routes]
         where = {c: k for k, r in enumerate(routes) for c in r}
-        avg_len = sum(len(r) for r in routes) / max(1, len(routes))
-        ls_max = min(self.max_string, avg_len)
+        used = [r for r in routes if any(c not in m.reload_owner for c in r)]
+        if not used:
+            return routes, []
+        avg_len = sum(len(r) for r in used) / len(used)
+        ls_max = max(1.0, min(self.max_string, avg_len))
         ks_max = 4.0 * self.avg_removed / (1.0 + ls_max) - 1.0
         ks = int(rng.uniform(1.0, ks_max + 1.0))
-        seed = int(rng.integers(1, self.n))
+        seed = seed_stop if seed_stop is not None else int(self.customers[int(rng.integers(0, len(self.customers)))])
         removed: list[int] = []
         ruined: set[int] = set()
         for c in [seed, *self.neighbours[seed]]:
@@ -91,119 +336,164 @@ class Sisr:
             l_max = min(len(r), ls_max)
             size = int(rng.uniform(1.0, l_max + 1.0))
             pos = r.index(c)
-            if size < len(r) and rng.random() < 0.5 and len(r) - size >= 1:
-                # split string: keep a random run of customers inside the removed string
-                m = 1
-                while size + m < len(r) and rng.random() > 0.5:
-                    m += 1
-                total = size + m
+            if size < len(r) and rng.random() < 0.5:
+                # split string: keep a random run of stops inside the removed string
+                keep = 1
+                while size + keep < len(r) and rng.random() > 0.5:
+                    keep += 1
+                total = size + keep
                 start = max(0, min(len(r) - total, pos - int(rng.integers(0, total))))
-                keep_at = start + int(rng.integers(0, size + 1))
+                keep_at = int(rng.integers(0, size + 1))
                 seg = r[start : start + total]
-                kept = seg[keep_at - start : keep_at - start + m]
-                gone = seg[: keep_at - start] + seg[keep_at - start + m :]
-                routes[k] = r[:start] + kept + r[start + total :]
+                gone = seg[:keep_at] + seg[keep_at + keep :]
             else:
                 start = max(0, min(len(r) - size, pos - int(rng.integers(0, size))))
                 gone = r[start : start + size]
-                routes[k] = r[:start] + r[start + size :]
-            removed.extend(gone)
-            for g in gone:
+            gone_set = {g for g in gone if g not in m.reload_owner}
+            # internal mail leaves together
+            for g in list(gone_set):
+                gone_set.update(m.group.get(g, ()))
+            for g in gone_set:
+                routes[where[g]].remove(g)
                 where.pop(g, None)
+                removed.append(g)
             ruined.add(k)
-        return [r for r in routes if r], removed
+        return routes, removed
 
     # --- recreate ------------------------------------------------------------------------------------
     def recreate(self, routes: Routes, removed: list[int]) -> tuple[Routes, list[int]]:
-        """Insert `removed` one by one at their cheapest feasible position; returns (routes, unplaced)."""
-        rng = self.rng
-        d, dem, cap = self.d, self.dem, self.cap
-        lmat, lmax = self.lmat, self.lmax
+        """Insert `removed` at their cheapest feasible positions; returns (routes, unplaced)."""
+        rng, m = self.rng, self.m
         way = int(rng.integers(0, 4))
         if way == 0:
             rng.shuffle(removed)
         elif way == 1:
-            removed.sort(key=lambda c: -dem[c])
+            removed.sort(key=lambda c: -m.deliver[c] - m.picked[c])
         elif way == 2:
             removed.sort(key=lambda c: -self.depot_dist[c])
         else:
             removed.sort(key=lambda c: self.depot_dist[c])
-        loads = [sum(dem[c] for c in r) for r in routes]
-        lens = [self.length(r) for r in routes] if lmat is not None else None
-        unplaced: list[int] = []
+        # stops that found no place last time go first: they are the hard ones
+        removed.sort(key=lambda c: c not in self.hard)
+        # groups of internal mail go in as units, in the place of their first member
+        todo: list[list[int]] = []
+        seen: set[int] = set()
         for c in removed:
-            prev: list[int] = []
-            nxt: list[int] = []
-            owner: list[int] = []
-            for k, r in enumerate(routes):
-                if loads[k] + dem[c] > cap:
-                    continue
-                prev.append(0)
-                prev.extend(r)
-                nxt.extend(r)
-                nxt.append(0)
-                owner.extend([k] * (len(r) + 1))
-            best_k, best_pos, best_delta = -1, -1, math.inf
-            if prev:
-                p = np.array(prev)
-                q = np.array(nxt)
-                delta = d[p, c] + d[c, q] - d[p, q]
-                ok = rng.random(len(prev)) >= self.blink
-                if lmat is not None:
-                    ow = np.array(owner)
-                    ld = lmat[p, c] + lmat[c, q] - lmat[p, q]
-                    ok &= np.array(lens)[ow] + ld <= lmax
-                if ok.any():
-                    delta = np.where(ok, delta, np.iinfo(np.int64).max)
-                    j = int(np.argmin(delta))
-                    best_delta = float(delta[j])
-                    best_k = owner[j]
-                    best_pos = j - owner.index(best_k)
-            if len(routes) < self.max_routes:
-                nd = float(d[0, c] + d[c, 0])
-                feasible = lmat is None or lmat[0, c] + lmat[c, 0] <= lmax
-                if feasible and nd < best_delta:
-                    routes.append([c])
-                    loads.append(dem[c])
-                    if lens is not None:
-                        lens.append(int(lmat[0, c] + lmat[c, 0]))
-                    continue
-            if best_k < 0:
-                unplaced.append(c)
+            if c in seen:
                 continue
-            r = routes[best_k]
-            if lens is not None:
-                a = r[best_pos - 1] if best_pos > 0 else 0
-                b = r[best_pos] if best_pos < len(r) else 0
-                lens[best_k] += int(lmat[a, c] + lmat[c, b] - lmat[a, b])
-            r.insert(best_pos, c)
-            loads[best_k] += dem[c]
+            members = m.group.get(c, [c])
+            seen.update(members)
+            todo.append(list(members))
+        blocks = [self._block(v, r) for v, r in enumerate(routes)]
+        where = {c: k for k, r in enumerate(routes) for c in r}
+        unplaced: list[int] = []
+        for members in todo:
+            saved = {}
+            placed: list[int] = []
+            ok = True
+            only: int | None = None
+            added = 0
+            for c in members:
+                k, pos, delta = self._best_position(routes, blocks, where, c, only)
+                if k < 0:
+                    ok = False
+                    break
+                added += delta
+                if k not in saved:
+                    saved[k] = list(routes[k])
+                routes[k].insert(pos, c)
+                where[c] = k
+                blocks[k] = self._block(k, routes[k])
+                placed.append(c)
+                only = k
+            if ok and added > sum(m.penalty[c] for c in members):
+                ok = False  # optional stops that do not pay off stay out
+            if not ok:
+                for k, r in saved.items():
+                    routes[k] = r
+                    blocks[k] = self._block(k, r)
+                for c in placed:
+                    where.pop(c, None)
+                unplaced.extend(members)
         return routes, unplaced
+
+    def _best_position(
+        self, routes: Routes, blocks: list[np.ndarray], where: dict[int, int], c: int, only: int | None
+    ) -> tuple[int, int, int]:
+        """Cheapest feasible (route, position, added metres) for `c`, or (-1, -1, 0).
+
+        All positions of all routes at once: earliest service start at `c` within its window, the next call
+        still by its latest start, range and capacity; positions these tests cannot settle alone are
+        confirmed by `route_feasible`, cheapest first. Empty routes of identical vans count once."""
+        m = self.m
+        if only is not None:
+            cat = blocks[only]
+        else:
+            parts, seen_empty = [], set()
+            for k, r in enumerate(routes):
+                if not r:
+                    sig = self.signature[k]
+                    if sig in seen_empty:
+                        continue
+                    seen_empty.add(sig)
+                parts.append(blocks[k])
+            cat = np.concatenate(parts, axis=1)
+        p, q = cat[_P], cat[_Q]
+        tm = self.time_np
+        if tm.shape[0] == 1:
+            t_pc, t_cq = tm[0, p, c], tm[0, c, q]
+        else:
+            t_pc, t_cq = tm[cat[_KEY], p, c], tm[cat[_KEY], c, q]
+        ac = np.maximum(m.tw_lo[c], cat[_A] + t_pc)
+        md = m.metres_np
+        delta = md[p, c] + md[c, q] - md[p, q]
+        ok = (ac <= m.tw_hi[c]) & (np.maximum(cat[_LOQ], ac + t_cq) <= cat[_ZQ]) & (delta <= cat[_ESLACK])
+        c_simple = m.simple(c)
+        if c_simple:
+            ok &= cat[_CSLACK] >= m.deliver[c]
+        if self.blink > 0:
+            ok &= self.rng.random(len(ok)) >= self.blink
+        cand = np.flatnonzero(ok)
+        if len(cand) == 0:
+            return -1, -1, 0
+        order = cand[np.argsort(delta[cand], kind="stable")]
+        owner, pos_row, exact = cat[_OWNER], cat[_POS], cat[_EXACT]
+        for checks, j in enumerate(order):
+            k, pos = int(owner[j]), int(pos_row[j])
+            if exact[j] and c_simple:
+                return k, pos, int(delta[j])
+            if checks >= self.max_checks:
+                break
+            trial = [*routes[k][:pos], c, *routes[k][pos:]]
+            where[c] = k
+            good = route_feasible(m, k, trial, where)
+            where.pop(c, None)
+            if good:
+                return k, pos, int(delta[j])
+        return -1, -1, 0
 
     # --- main loop -----------------------------------------------------------------------------------
     def run(
         self,
         start: Routes,
         deadline: float,
-        polish: Callable[[Routes, float], Routes] | None = None,
+        polish: Callable[[Routes], Routes] | None = None,
         t0_frac: float = 1.0,
         tf_frac: float = 0.01,
-        polish_s: float = 0.1,
-        unplaced_penalty: int = 10**9,
         max_iterations: int | None = None,
+        polish_every_best: bool = True,
     ) -> Routes:
-        """Improve `start` until `deadline` (time.perf_counter()); returns the best plan found."""
+        """Improve `start` until `deadline` (time.perf_counter()) or `max_iterations`; returns the best plan."""
         rng = self.rng
-        served = {c for r in start for c in r}
-        missing = [c for c in range(1, self.n) if c not in served]
-
-        def score(routes: Routes, unplaced: list[int]) -> int:
-            return self.cost(routes) + unplaced_penalty * len(unplaced)
-
-        cur, cur_miss = [list(r) for r in start if r], missing
-        cur_cost = score(cur, cur_miss)
-        best, best_cost = cur, cur_cost
-        avg_arc = self.cost(cur) / max(1, self.n - 1 + len(cur))
+        cur = [list(r) for r in start]
+        cur_miss = self.unplaced_of(cur)
+        # the start may hold optional stops only: re-insert what is missing first
+        if cur_miss:
+            cur, cur_miss = self.recreate(cur, list(cur_miss))
+        cur_cost = self.score(cur, cur_miss)
+        best, best_cost = [list(r) for r in cur], cur_cost
+        n_arcs = sum(len(r) + 1 for r in cur if r)
+        avg_arc = max(1.0, self.cost(cur) / max(1, n_arcs))
         t_start = time.perf_counter()
         span = max(1e-3, deadline - t_start)
         temp0, temp1 = t0_frac * avg_arc, tf_frac * avg_arc
@@ -213,19 +503,26 @@ class Sisr:
             if now >= deadline or (max_iterations is not None and it >= max_iterations):
                 break
             it += 1
-            frac = (now - t_start) / span if max_iterations is None else it / max_iterations
+            frac = min(1.0, (now - t_start) / span)
+            if max_iterations is not None:
+                frac = max(frac, it / max_iterations)
             temp = temp0 * (temp1 / temp0) ** frac
-            routes, removed = self.ruin(cur)
+            # make room around a stop that found no place, half of the time
+            seed_stop = int(rng.choice(cur_miss)) if cur_miss and rng.random() < 0.5 else None
+            self.hard = set(cur_miss)
+            routes, removed = self.ruin(cur, seed_stop)
             routes, unplaced = self.recreate(routes, removed + list(cur_miss))
-            cost = score(routes, unplaced)
+            cost = self.score(routes, unplaced)
             if cost < cur_cost - temp * math.log(rng.random()):
                 cur, cur_miss, cur_cost = routes, unplaced, cost
                 if cost < best_cost:
-                    if polish is not None and not unplaced and deadline - time.perf_counter() > polish_s:
-                        polished = polish(routes, polish_s)
-                        pc = self.cost(polished)
-                        if pc < cost and sum(len(r) for r in polished) == self.n - 1:
-                            cur, cur_cost = polished, pc
-                    best, best_cost = cur, cur_cost
+                    if polish is not None and polish_every_best:
+                        polished = polish(cur)
+                        pmiss = self.unplaced_of(polished)
+                        pc = self.score(polished, pmiss)
+                        if pc < cost:
+                            cur, cur_miss, cur_cost = polished, pmiss, pc
+                    best, best_cost = [list(r) for r in cur], cur_cost
         self.iterations = it
-        return [r for r in best if r]
+        self.best_cost = best_cost
+        return best

@@ -18,19 +18,27 @@ Model (one OR-Tools vehicle per available van):
   service start, the shift as start/end bounds, breaks as OR-Tools break intervals;
 * internal mail as pickup-and-delivery pairs (same van, pickup first).
 
-Search: parallel cheapest insertion (or the previous day's tours as a warm start), then guided local
-search. The search stops after a fixed number of solutions (deterministic for the same input) or at
-the time limit, whichever comes first.
+Search (`plan_tours`, the one engine of the app, the CLI and the benchmarks): parallel cheapest insertion
+(or the previous day's tours as a warm start) and guided local search for a fifth of the time, then the
+ruin-and-recreate loop of `routes.lns` (SISR + simulated annealing) on the same rules as plain arrays,
+with an OR-Tools local search (greedy descent) on every new best plan; one such search per worker
+process (different seeds and guided-local-search penalties), the cheapest plan wins. OR-Tools finally
+restores the plan and schedules it (its finalizers: start late, back early, breaks). Every stop of the
+model is optional with a penalty (huge for must-visit stops), so the search always has a plan and can
+say what it left out.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
+import os
 import time
 from dataclasses import dataclass, field, replace
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routes.lns import SearchModel, Sisr, VehicleSpec
 from routes.matrix import haversine_km
 from routes.model import (
     DAY_MINUTES,
@@ -230,13 +238,20 @@ class _Solved:
     status_ok: bool
 
 
-def _build_and_solve(
-    problem: Problem,
-    stops: list[Stop],
-    time_limit_s: float,
-    solution_limit: int | None,
-    relax: str | None = None,
-) -> tuple[_Data, _Solved]:
+@dataclass
+class _Model:
+    """The OR-Tools routing model of one problem, and the same rules as arrays for the ruin-and-recreate loop."""
+
+    data: _Data
+    manager: pywrapcp.RoutingIndexManager
+    routing: pywrapcp.RoutingModel
+    time_dim: pywrapcp.RoutingDimension
+    params: object  # RoutingSearchParameters
+    search: SearchModel
+    warm: list[list[int]] | None
+
+
+def _build_model(problem: Problem, stops: list[Stop], relax: str | None = None) -> _Model:
     vehicles = [v for v in problem.vehicles if v.available]
     if relax == "capacity":
         vehicles = [replace(v, capacity=v.capacity * 1000) for v in vehicles]
@@ -280,7 +295,7 @@ def _build_and_solve(
     loc = data.node_loc
 
     # cost and energy: metres, rounded up so that the plan never exceeds the range by rounding
-    metres = [[math.ceil(km[loc[a]][loc[b]] * 1000) for b in range(n_nodes)] for a in range(n_nodes)]
+    metres = [[math.ceil(km[loc[a]][loc[b]] * 1000 - 1e-6) for b in range(n_nodes)] for a in range(n_nodes)]
     dist_cb = routing.RegisterTransitMatrix(metres)
     routing.SetArcCostEvaluatorOfAllVehicles(dist_cb)
     recharge_m = int(problem.recharge_km_per_min * problem.reload_min * 1000)
@@ -288,19 +303,19 @@ def _build_and_solve(
     for rn in data.reload_owner:
         energy[rn] = [m - recharge_m for m in metres[rn]]
     energy_cb = routing.RegisterTransitMatrix(energy)
-    routing.AddDimensionWithVehicleCapacity(
-        energy_cb, max(recharge_m, 0), [int(_range_left(v) * 1000) for v in vehicles], True, "energy"
-    )
+    energy_caps = [int(_range_left(v) * 1000) for v in vehicles]
+    routing.AddDimensionWithVehicleCapacity(energy_cb, max(recharge_m, 0), energy_caps, True, "energy")
     energy_dim = routing.GetDimensionOrDie("energy")
 
     # boxes
     boxes = {s.id: (s.deliver, s.pickup) for s in stops}
     max_cap = max((v.capacity for v in vehicles), default=0)
-    picked_vec, load_vec = [0] * n_nodes, [0] * n_nodes
+    picked_vec, load_vec, deliver_vec = [0] * n_nodes, [0] * n_nodes, [0] * n_nodes
     for node in range(1, len(stops) + 1):
         d, pk = boxes[stops[node - 1].id]
         picked_vec[node] = pk
         load_vec[node] = pk - d + data.pair_delta.get(node, 0)
+        deliver_vec[node] = d
     for rn, vi in data.reload_owner.items():
         picked_vec[rn] = -vehicles[vi].capacity
         load_vec[rn] = -vehicles[vi].capacity
@@ -321,18 +336,24 @@ def _build_and_solve(
         service_s[rn] = round(problem.reload_min * 60)
     time_cbs = []
     cb_by_speed: dict[float, int] = {}
+    tmats: list[list[list[int]]] = []
+    time_key: dict[float, int] = {}
     for v in vehicles:
         key = _speed_key(problem, v)
         if key not in cb_by_speed:
             mins = minutes[key]
             tmat = [
-                [service_s[a] + math.ceil(mins[loc[a]][loc[b]] * 60) for b in range(n_nodes)] for a in range(n_nodes)
+                [service_s[a] + math.ceil(mins[loc[a]][loc[b]] * 60 - 1e-6) for b in range(n_nodes)]
+                for a in range(n_nodes)
             ]
             cb_by_speed[key] = routing.RegisterTransitMatrix(tmat)
+            time_key[key] = len(tmats)
+            tmats.append(tmat)
         time_cbs.append(cb_by_speed[key])
     routing.AddDimensionWithVehicleTransitAndCapacity(time_cbs, DAY_S, [DAY_S] * n_veh, False, "time")
     time_dim = routing.GetDimensionOrDie("time")
 
+    tw_lo, tw_hi, penalty = [0] * n_nodes, [DAY_S] * n_nodes, [0] * n_nodes
     for node in range(1, n_nodes):
         if node in data.start_node:
             continue
@@ -345,7 +366,8 @@ def _build_and_solve(
             load_dim.SlackVar(idx).SetRange(0, 2 * vehicles[data.reload_owner[node]].capacity)
             routing.VehicleVar(idx).SetValues([-1, data.reload_owner[node]])
             routing.AddDisjunction([idx], 0)
-            time_dim.CumulVar(idx).SetRange(problem.depot.opens_min * 60, problem.depot.closes_min * 60)
+            tw_lo[node], tw_hi[node] = int(problem.depot.opens_min * 60), int(problem.depot.closes_min * 60)
+            time_dim.CumulVar(idx).SetRange(tw_lo[node], tw_hi[node])
             solver.Add(load_dim.CumulVar(idx) >= picked_dim.CumulVar(idx))
             continue
         energy_dim.SlackVar(idx).SetValue(0)
@@ -354,41 +376,56 @@ def _build_and_solve(
         stop = data.node_stop[node]
         assert stop is not None
         if stop.window:
-            time_dim.CumulVar(idx).SetRange(int(stop.window[0] * 60), int(stop.window[1] * 60))
+            tw_lo[node], tw_hi[node] = int(stop.window[0] * 60), int(stop.window[1] * 60)
+            time_dim.CumulVar(idx).SetRange(tw_lo[node], tw_hi[node])
         if stop.must_visit:
-            penalty = MUST_PENALTY
+            penalty[node] = MUST_PENALTY
         else:
-            penalty = int(max(1, stop.priority) * problem.optional_km_per_priority * 1000)
-        routing.AddDisjunction([idx], penalty)
+            penalty[node] = int(max(1, stop.priority) * problem.optional_km_per_priority * 1000)
+        routing.AddDisjunction([idx], penalty[node])
+    specs: list[VehicleSpec] = []
     for vi, v in enumerate(vehicles):
         s_idx, e_idx = routing.Start(vi), routing.End(vi)
         start = _vehicle_start_min(v, problem)
         end = _vehicle_end_min(v, problem)
-        time_dim.CumulVar(s_idx).SetRange(math.ceil(start * 60), max(math.ceil(start * 60), int(end * 60)))
+        start_lo = math.ceil(start * 60)
+        start_hi = max(start_lo, int(end * 60))
+        time_dim.CumulVar(s_idx).SetRange(start_lo, start_hi)
         time_dim.CumulVar(e_idx).SetRange(0, int(end * 60))
         solver.Add(load_dim.CumulVar(e_idx) >= picked_dim.CumulVar(e_idx))
         # start as late as possible and come back early: no idle time at the depot is planned
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(e_idx))
         routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(s_idx))
         brks = _active_breaks(v, start)
+        spec_breaks = []
         if brks:
-            intervals = [
-                solver.FixedDurationIntervalVar(
-                    int(b.earliest_start_min * 60),
-                    int(b.latest_start_min * 60),
-                    int(b.duration_min * 60),
-                    False,
-                    f"break {v.id} {k}",
-                )
-                for k, b in enumerate(brks)
-            ]
+            intervals = []
+            for k, b in enumerate(brks):
+                b_lo, b_hi, dur = int(b.earliest_start_min * 60), int(b.latest_start_min * 60), int(b.duration_min * 60)
+                spec_breaks.append((b_lo, b_hi, dur))
+                intervals.append(solver.FixedDurationIntervalVar(b_lo, b_hi, dur, False, f"break {v.id} {k}"))
             time_dim.SetBreakIntervalsOfVehicle(intervals, vi, service_s)
+        specs.append(
+            VehicleSpec(
+                start_node=data.start_node[vi],
+                start_lo=start_lo,
+                start_hi=start_hi,
+                end_hi=int(end * 60),
+                capacity=v.capacity,
+                energy_cap=energy_caps[vi],
+                time_key=time_key[_speed_key(problem, v)],
+                breaks=spec_breaks,
+            )
+        )
     # internal mail: same van, pickup first
     paired: set[int] = set()
+    node_pairs: list[tuple[int, int]] = []
     for p in pairs:
-        pi, di = manager.NodeToIndex(stop_pos[p.pickup_stop] + 1), manager.NodeToIndex(stop_pos[p.delivery_stop] + 1)
+        pn, dn = stop_pos[p.pickup_stop] + 1, stop_pos[p.delivery_stop] + 1
+        pi, di = manager.NodeToIndex(pn), manager.NodeToIndex(dn)
         if pi == di:
             continue
+        node_pairs.append((pn, dn))
         if pi not in paired and di not in paired:
             routing.AddPickupAndDelivery(pi, di)
             paired.update((pi, di))
@@ -400,24 +437,108 @@ def _build_and_solve(
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     params.guided_local_search_lambda_coefficient = 0.3
-    params.time_limit.FromMilliseconds(max(50, int(time_limit_s * 1000)))
+    params.time_limit.FromSeconds(1)  # each solve sets its own
+    # tight fleets and route limits can leave a stop out of the start: these operators make room for it
+    ops = params.local_search_operators
+    ops.use_relocate_and_make_active = pywrapcp.BOOL_TRUE
+    ops.use_exchange_and_make_active = pywrapcp.BOOL_TRUE
+    ops.use_extended_swap_active = pywrapcp.BOOL_TRUE
+    ops.use_inactive_lns = pywrapcp.BOOL_TRUE
+    routing.CloseModelWithParameters(params)
+    search = SearchModel(
+        metres=metres,
+        time_ls=tmats,
+        service_s=service_s,
+        tw_lo=tw_lo,
+        tw_hi=tw_hi,
+        picked=picked_vec,
+        load=load_vec,
+        deliver=deliver_vec,
+        recharge_m=recharge_m,
+        reload_owner=dict(data.reload_owner),
+        customers=list(range(1, len(stops) + 1)),
+        penalty=penalty,
+        vehicles=specs,
+        pairs=node_pairs,
+    )
+    warm = _warm_routes(problem, vehicles, stop_pos, data)
+    return _Model(data, manager, routing, time_dim, params, search, warm)
+
+
+def _params(model: _Model, seconds: float, solution_limit: int | None, metaheuristic: str, gls_lambda: float):
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.CopyFrom(model.params)
+    params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, metaheuristic)
+    params.guided_local_search_lambda_coefficient = gls_lambda
+    params.time_limit.FromMilliseconds(max(20, int(seconds * 1000)))
     if solution_limit:
         params.solution_limit = solution_limit
-    solution = None
-    warm = _warm_routes(problem, vehicles, stop_pos, data)
-    if warm is not None:
-        routing.CloseModelWithParameters(params)
-        init = routing.ReadAssignmentFromRoutes(warm, True)
-        if init is not None:
-            solution = routing.SolveFromAssignmentWithParameters(init, params)
-    if solution is None:
-        solution = routing.SolveWithParameters(params)
-    if solution is None:
-        return data, _Solved([[] for _ in vehicles], {}, [], [s.id for s in stops], False)
+    return params
 
+
+def _routes_of(model: _Model, solution) -> list[list[int]]:
+    routing, manager = model.routing, model.manager
+    out = []
+    for vi in range(len(model.data.vehicles)):
+        idx = solution.Value(routing.NextVar(routing.Start(vi)))
+        seq = []
+        while not routing.IsEnd(idx):
+            seq.append(manager.IndexToNode(idx))
+            idx = solution.Value(routing.NextVar(idx))
+        out.append(seq)
+    return out
+
+
+def _first_solution(model: _Model, seconds: float, solution_limit: int | None, gls_lambda: float = 0.3):
+    """OR-Tools' start: the warm start or parallel cheapest insertion, improved by guided local search."""
+    params = _params(model, seconds, solution_limit, "GUIDED_LOCAL_SEARCH", gls_lambda)
+    solution = None
+    if model.warm is not None:
+        init = model.routing.ReadAssignmentFromRoutes(_indices(model, model.warm), True)
+        if init is not None:
+            solution = model.routing.SolveFromAssignmentWithParameters(init, params)
+    if solution is None:
+        solution = model.routing.SolveWithParameters(params)
+    if solution is None or solution.ObjectiveValue() >= MUST_PENALTY:
+        # a must-visit stop left out (tight fleet or route limits, CMT7): the path-cheapest-arc start
+        # builds routes one after the other and often keeps every stop in
+        params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+        other = model.routing.SolveWithParameters(params)
+        if other is not None and (solution is None or other.ObjectiveValue() < solution.ObjectiveValue()):
+            solution = other
+    return solution
+
+
+def _indices(model: _Model, routes: list[list[int]]) -> list[list[int]]:
+    """Nodes -> OR-Tools variable indices (they differ once a van starts away from the depot)."""
+    return [[model.manager.NodeToIndex(node) for node in r] for r in routes]
+
+
+def _settle(model: _Model, routes: list[list[int]], seconds: float, solution_limit: int | None = None):
+    """OR-Tools' local search (greedy descent) from our routes: a polished solution with all cumuls, or None.
+
+    `solution_limit=1` only restores the plan and schedules it (OR-Tools' finalizers): fast and deterministic."""
+    init = model.routing.ReadAssignmentFromRoutes(_indices(model, routes), True)
+    if init is None:
+        if os.environ.get("ROUTES_LOG_SEARCH"):
+            for vi, r in enumerate(routes):
+                alone: list[list[int]] = [[] for _ in routes]
+                alone[vi] = r
+                if r and model.routing.ReadAssignmentFromRoutes(_indices(model, alone), True) is None:
+                    print(f"OR-Tools rejects the route of vehicle {vi}: {r}", flush=True)
+        return None
+    params = _params(model, seconds, solution_limit, "GREEDY_DESCENT", 0.0)
+    return model.routing.SolveFromAssignmentWithParameters(init, params)
+
+
+def _extract(model: _Model, solution) -> _Solved:
+    routing, manager, time_dim = model.routing, model.manager, model.time_dim
+    stops = model.data.stops
+    if solution is None:
+        return _Solved([[] for _ in model.data.vehicles], {}, [], [s.id for s in stops], False)
     routes, times, start_end = [], {}, []
     served: set[int] = set()
-    for vi in range(n_veh):
+    for vi in range(len(model.data.vehicles)):
         idx = routing.Start(vi)
         start_t = solution.Min(time_dim.CumulVar(idx)) / 60.0
         seq = []
@@ -431,7 +552,19 @@ def _build_and_solve(
         start_end.append((start_t, solution.Min(time_dim.CumulVar(idx)) / 60.0))
         routes.append(seq)
     dropped = [stops[i - 1].id for i in range(1, len(stops) + 1) if i not in served]
-    return data, _Solved(routes, times, start_end, dropped, True)
+    return _Solved(routes, times, start_end, dropped, True)
+
+
+def _build_and_solve(
+    problem: Problem,
+    stops: list[Stop],
+    time_limit_s: float,
+    solution_limit: int | None,
+    relax: str | None = None,
+) -> tuple[_Data, _Solved]:
+    """Plain OR-Tools search (used to explain dropped stops with one constraint family relaxed)."""
+    model = _build_model(problem, stops, relax)
+    return model.data, _extract(model, _first_solution(model, time_limit_s, solution_limit))
 
 
 def _warm_routes(problem: Problem, vehicles: list[Vehicle], stop_pos: dict[str, int], data: _Data):
@@ -488,7 +621,7 @@ def _make_tours(data: _Data, solved: _Solved) -> list[Tour]:
         carried = 0  # internal mail on board from a previous round
         for r, nodes in enumerate(rounds, start=1):
             # load at the round's start = everything delivered in the round, plus internal mail on board
-            load = carried + sum(data.node_stop[n].deliver for n in nodes)  # type: ignore[union-attr]
+            load = carried + sum(data.node_stop[n].deliver for n in nodes)  # type: ignore[union-attr,misc]
             for node in nodes:
                 stop = data.node_stop[node]
                 assert stop is not None
@@ -572,14 +705,118 @@ def _stop_by_id(data: _Data, sid: str) -> Stop:
     raise KeyError(sid)
 
 
+# --- the search: OR-Tools start, ruin-and-recreate, OR-Tools polish, one process per core ------------
+
+# SISR iterations per second of time limit for 100 stops (scaled by 100/stops): the search is a fixed
+# amount of work for the same input, time limit and seed, so that it gives the same plan on every run;
+# the time limit stays a hard cap (on a slower or busy machine it stops the search first).
+ITERATIONS_PER_S_100 = 1500
+OR_TOOLS_SHARE = 0.2  # share of the time for OR-Tools' start (guided local search)
+POLISH_S = 0.1  # OR-Tools local search on every new best plan of the loop (seconds, cap)
+SEARCH_LAMBDAS = (0.3, 0.1)  # guided local search per worker: different penalties, different trajectories
+
+
+@dataclass
+class _Outcome:
+    score: int
+    routes: list[list[int]]
+    iterations: int
+    seed: int
+    start: list[list[int]]  # OR-Tools' start plan (a fallback that OR-Tools surely accepts)
+
+
+_FORK_MODEL: _Model | None = None  # handed to forked workers (OR-Tools models cannot be pickled)
+
+
+def _search_one(model: _Model, seed: int, deadline: float, solution_limit: int | None, iterations: int | None):
+    now = time.perf_counter()
+    gls_lambda = SEARCH_LAMBDAS[(seed - 1) % len(SEARCH_LAMBDAS)]
+    left = max(0.05, deadline - now)
+    # short limits (the app's adjustments, 1 s) or a busy machine: OR-Tools' start must still finish
+    start_s = max(left * OR_TOOLS_SHARE, min(left * 0.8, 1.0))
+    first = _first_solution(model, start_s, solution_limit, gls_lambda)
+    start = _routes_of(model, first) if first is not None else [[] for _ in model.data.vehicles]
+    sisr = Sisr(model.search, seed=seed)
+    # OR-Tools needs longer to restore and settle a bigger plan; polishing takes at most a sixth of the time
+    polish_s = POLISH_S * max(1.0, len(model.search.customers) / 60)
+    t_loop = time.perf_counter()
+    spent = [0.0]
+
+    def polish(routes: list[list[int]]) -> list[list[int]]:
+        now = time.perf_counter()
+        if deadline - now < polish_s or spent[0] > (now - t_loop) / 6:
+            return routes
+        solution = _settle(model, routes, polish_s)
+        spent[0] += time.perf_counter() - now
+        if solution is None and os.environ.get("ROUTES_LOG_SEARCH"):
+            print("polish: no solution", flush=True)
+        return _routes_of(model, solution) if solution is not None else routes
+
+    best = sisr.run(start, deadline, polish, max_iterations=iterations)
+    if os.environ.get("ROUTES_LOG_SEARCH"):
+        print(
+            f"seed {seed}: start {sisr.score(start, sisr.unplaced_of(start))} best {sisr.best_cost} "
+            f"after {sisr.iterations} iterations",
+            flush=True,
+        )
+    score = sisr.score(best, sisr.unplaced_of(best))
+    start_score = sisr.score(start, sisr.unplaced_of(start))
+    if first is not None and start_score <= score:
+        best, score = start, start_score
+    return _Outcome(score, best, sisr.iterations, seed, start)
+
+
+def _worker(job: tuple[int, float, int | None, int | None]) -> _Outcome:
+    assert _FORK_MODEL is not None
+    return _search_one(_FORK_MODEL, *job)
+
+
+def default_workers() -> int:
+    """One search per core, at most two (more cores do not pay off at a day's size)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _search(
+    model: _Model, deadline: float, solution_limit: int | None, workers: int, seed: int, iterations: int | None
+) -> _Outcome:
+    global _FORK_MODEL
+    jobs = [(seed + k, deadline, solution_limit, iterations) for k in range(workers)]
+    if workers <= 1 or "fork" not in mp.get_all_start_methods():
+        return _search_one(model, *jobs[0])
+    _FORK_MODEL = model
+    try:
+        with mp.get_context("fork").Pool(workers) as pool:
+            results = pool.map(_worker, jobs)
+    finally:
+        _FORK_MODEL = None
+    # cheapest plan, ties to the lower seed: the same for every run
+    return min(results, key=lambda r: (r.score, r.seed))
+
+
 # --- public entry point ----------------------------------------------------------------------------------
 
 
-def plan_tours(problem: Problem, time_limit_s: float = 5.0, solution_limit: int | None = None) -> Plan:
+def plan_tours(
+    problem: Problem,
+    time_limit_s: float = 5.0,
+    solution_limit: int | None = None,
+    *,
+    workers: int | None = None,
+    seed: int = 1,
+    iterations: int | None = None,
+) -> Plan:
     """Plan the day's tours. Every must-visit stop is served, or listed in `Plan.unserved` with its reason.
 
-    The search is deterministic for the same input: it stops after `solution_limit` improving steps
-    (default: scaled with the problem size) unless `time_limit_s` is reached first.
+    Search: OR-Tools builds a start (cheapest insertion or the previous day's tours, then guided local
+    search for a fifth of the time, at least 1 s if the limit allows), a ruin-and-recreate loop (`routes.lns`: SISR with simulated annealing,
+    insertion checks for every constraint) improves it, and OR-Tools polishes every new best plan.
+    `workers` searches (default: one per core, at most 2; one for fewer than 10 stops or under 2 s) run in
+    parallel processes with seeds `seed`, `seed + 1`, ...; the cheapest plan wins.
+
+    The search is deterministic for the same input, time limit, seed and workers: OR-Tools stops after
+    `solution_limit` solutions (default scaled with the problem size), the loop after `iterations` steps
+    (default proportional to the time limit); `time_limit_s` is a hard cap that stops it earlier on a slow
+    or busy machine.
     """
     t0 = time.perf_counter()
     ids = [s.id for s in problem.stops]
@@ -622,7 +859,32 @@ def plan_tours(problem: Problem, time_limit_s: float = 5.0, solution_limit: int 
                     changed = True
     if solution_limit is None:
         solution_limit = 100 + 10 * len(model_stops)
-    data, solved = _build_and_solve(problem, model_stops, time_limit_s, solution_limit)
+    if iterations is None:
+        iterations = int(ITERATIONS_PER_S_100 * time_limit_s * 100 / max(20, len(model_stops)))
+    if workers is None:
+        # a second process pays off from a few seconds and a dozen stops on (start-up costs ~0.1 s)
+        workers = default_workers() if len(model_stops) >= 10 and time_limit_s >= 2.0 else 1
+    model = _build_model(problem, model_stops)
+    data = model.data
+    # the rest: turning the routes into tours, explaining left-out stops
+    deadline = t0 + time_limit_s * 0.95 - 0.05
+    solved = _Solved([[] for _ in data.vehicles], {}, [], [s.id for s in model_stops], False)
+    if model_stops:
+        outcome = _search(model, deadline, solution_limit, workers, seed, iterations)
+        # schedule the plan as it is (the loop polished it already): restore + finalizers, one solution
+        solution = _settle(model, outcome.routes, 10.0, solution_limit=1)
+        if solution is None:
+            # seen rarely after a long search (the same plan restores fine in a fresh model): rebuild it
+            model = _build_model(problem, model_stops)
+            data = model.data
+            solution = _settle(model, outcome.routes, 10.0, solution_limit=1)
+        if solution is None:  # cannot happen if the loop's checks match the model: OR-Tools' own start then
+            solution = _settle(model, outcome.start, 10.0, solution_limit=1)
+        if os.environ.get("ROUTES_LOG_SEARCH"):
+            print(f"final settle: {'ok' if solution is not None else 'REJECTED'}", flush=True)
+        if solution is None:
+            solution = _first_solution(model, max(0.1, t0 + time_limit_s - time.perf_counter()), solution_limit)
+        solved = _extract(model, solution)
     dropped = set(solved.dropped)
     must_dropped = [s for s in model_stops if s.id in dropped and s.must_visit]
     for s in model_stops:
@@ -667,6 +929,9 @@ def _explain_dropped(
         if not sol.status_ok:
             continue
         still = set(sol.dropped)
+        must_ids = {s.id for s in stops if s.must_visit}
+        if len(still & must_ids) >= len(dropped):
+            continue  # this relaxation serves no more stops: it only picked others to leave out
         reason, why = _RELAX_DETAIL[relax]
         for s in pending:
             if s.id not in still:

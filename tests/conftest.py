@@ -224,12 +224,18 @@ class LiveServer:
         self._server.close()
 
 
+# The browser tests' day: a working day (Tuesday, no holiday), 07:30 in Oldenburg, whatever the calendar says.
+LIVE_CLOCK_NOW = "2026-03-03T07:30:00+01:00"
+
+
 @pytest.fixture
 def live_app(tmp_path, monkeypatch):
-    """A file-backed app with demo data (5 days of history) and CSRF on, as a user would have it."""
+    """A file-backed app with demo data (5 days of history) and CSRF on, as a user would have it; its clock
+    starts at LIVE_CLOCK_NOW (the tests do not depend on the calendar)."""
     monkeypatch.setenv("MAILROOM_INSTANCE_PATH", str(tmp_path))
     config = make_test_config(f"sqlite:///{tmp_path / 'live.sqlite'}", tmp_path)
     config["WTF_CSRF_ENABLED"] = True
+    config["CLOCK_NOW"] = LIVE_CLOCK_NOW
     port = _free_port()
     config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
     app = create_app(config)

@@ -27,10 +27,11 @@ def decode_command(files: tuple[str, ...], as_json: bool, max_pixels: int | None
     """Decode the barcodes on image or PDF files (JPEG, PNG, TIFF, PDF) and classify carrier codes."""
     from flask import current_app
 
-    from mailroom.services import barcodes, carrier_codes
+    from labels import codes as carrier_codes
+    from labels import reading
 
-    limit = max_pixels or current_app.config.get("MAX_IMAGE_PIXELS", barcodes.DEFAULT_MAX_PIXELS)
-    results = [barcodes.decode_file(path, max_pixels=limit) for path in files]
+    limit = max_pixels or int(current_app.config["MAX_IMAGE_PIXELS"])
+    results = [reading.decode_file(path, max_pixels=limit) for path in files]
     if as_json:
         click.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
         return

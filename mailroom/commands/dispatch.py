@@ -66,14 +66,14 @@ def plan_command(day, as_json: bool, time_limit: float | None, return_by: str | 
 def sheets_command(day, out: Path) -> None:
     """Write all route sheets of the day into one PDF (written atomically)."""
     from mailroom.errors import DomainError
-    from mailroom.services import printing
+    from mailroom.services import printing, storage
 
     try:
         pdf = printing.route_sheets_pdf(day)
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     try:
-        printing.write_atomically(out, pdf)
+        storage.write_atomically(out, pdf)
     except OSError as exc:
         raise click.ClickException(f"Die Datei {out} konnte nicht geschrieben werden: {exc.strerror}") from exc
     click.echo(f"Laufzettel für {day:%d.%m.%Y} geschrieben: {out} ({len(pdf) // 1024} KB)")

@@ -7,11 +7,13 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from mailroom.models.auth import ROLE_LABELS, ApiToken, Role, User
-from mailroom.models.base import UTCDateTime, utcnow
+from mailroom.models.base import StrEnumColumn, UTCDateTime, utcnow
 from mailroom.models.courier import CourierAction
 from mailroom.models.dispatch import (
     AdhocStop,
     PlanRun,
+    PlanRunKind,
+    PlanRunStatus,
     StopStatus,
     StopTemplate,
     StopTemplateEntry,
@@ -19,7 +21,16 @@ from mailroom.models.dispatch import (
     TourStatus,
     TourStop,
 )
-from mailroom.models.fleet import OdometerReading, ReadingKind, Vehicle
+from mailroom.models.fleet import (
+    ChargeLocation,
+    ChargingSession,
+    GridFactor,
+    OdometerReading,
+    ReadingKind,
+    TripPurpose,
+    Vehicle,
+    WorkshopPeriod,
+)
 from mailroom.models.mail import (
     REGISTERED_KINDS,
     ContentScan,
@@ -33,7 +44,9 @@ from mailroom.models.mail import (
     PurgeLog,
     ScanDecision,
 )
+from mailroom.models.ops import AuditEntry, IdempotencyKey
 from mailroom.models.org import OrgUnit, Site
+from mailroom.models.outbox import OutboxMessage, OutboxStatus
 from mailroom.models.outgoing import CountSource, LetterCount, OutgoingParcel, Tariff
 
 
@@ -63,12 +76,17 @@ __all__ = [
     "ROLE_LABELS",
     "AdhocStop",
     "ApiToken",
+    "AuditEntry",
     "AppendOnlyViolation",
+    "ChargeLocation",
+    "ChargingSession",
     "ContentScan",
     "CountSource",
     "CourierAction",
     "EventKind",
+    "GridFactor",
     "HandoverProof",
+    "IdempotencyKey",
     "IncomingCounter",
     "ItemKind",
     "ItemStatus",
@@ -77,8 +95,12 @@ __all__ = [
     "MailItem",
     "OdometerReading",
     "OrgUnit",
+    "OutboxMessage",
+    "OutboxStatus",
     "OutgoingParcel",
     "PlanRun",
+    "PlanRunKind",
+    "PlanRunStatus",
     "PurgeLog",
     "ReadingKind",
     "Role",
@@ -87,12 +109,15 @@ __all__ = [
     "StopStatus",
     "StopTemplate",
     "StopTemplateEntry",
+    "StrEnumColumn",
     "Tariff",
     "Tour",
     "TourStatus",
     "TourStop",
+    "TripPurpose",
     "UTCDateTime",
     "User",
     "Vehicle",
+    "WorkshopPeriod",
     "utcnow",
 ]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailroom.extensions import db
 from mailroom.models.auth import User
-from mailroom.models.base import UTCDateTime, utcnow
+from mailroom.models.base import StrEnumColumn, UTCDateTime, utcnow
 from mailroom.models.fleet import Vehicle
 from mailroom.models.org import Site
 
@@ -66,28 +66,59 @@ class AdhocStop(db.Model):
     deliver_to: Mapped[Site | None] = relationship(foreign_keys=[deliver_to_site_id])
 
 
+class PlanRunStatus(StrEnum):
+    """A plan started from the page runs off the request: running -> done | failed."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PlanRunKind(StrEnum):
+    PLAN = "plan"  # the first plan of a day
+    REPLAN = "replan"  # a new plan replacing the day's (not yet started) tours
+    ADJUST = "adjust"  # pins, a re-planned rest, a moved stop
+    BREAKDOWN = "breakdown"  # a van's breakdown: its open stops moved to the others
+
+
 class PlanRun(db.Model):
     """One run of the optimiser for a day: what it was asked and what it answered."""
 
     __tablename__ = "plan_runs"
+    # One running plan per day, enforced by the database (two "Planen" clicks at once: the second fails).
+    __table_args__ = (
+        Index(
+            "uq_plan_runs_running_day",
+            "service_date",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_date: Mapped[date] = mapped_column(Date, index=True)
     template_id: Mapped[int | None] = mapped_column(ForeignKey("stop_templates.id"))
-    kind: Mapped[str] = mapped_column(String(16), default="plan")  # plan | replan | adjust
+    kind: Mapped[PlanRunKind] = mapped_column(StrEnumColumn(PlanRunKind), default=PlanRunKind.PLAN)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     total_km: Mapped[float] = mapped_column(Float, default=0.0)
     solve_time_s: Mapped[float] = mapped_column(Float, default=0.0)
     unserved: Mapped[list | None] = mapped_column(JSON)  # [{"site": code, "reason": ..., "detail": ...}]
     routes: Mapped[dict | None] = mapped_column(JSON)  # {vehicle code: [site codes]}: warm start
-    # A plan started from the web runs in a background thread: running -> done | failed.
-    status: Mapped[str] = mapped_column(String(16), default="done")
+    status: Mapped[PlanRunStatus] = mapped_column(StrEnumColumn(PlanRunStatus), default=PlanRunStatus.DONE)
     error: Mapped[str | None] = mapped_column(String(500))
     time_limit_s: Mapped[float] = mapped_column(Float, default=0.0)
     # "HH:MM" local: the tours of this plan are back at the depot by then (None: the configured shift end).
     return_by: Mapped[str | None] = mapped_column(String(5))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The drivers chosen on the planning form, {vehicle id (text): user id or null}; the others get the
+    # usual driver (services/dispatch/day.py drivers_for_day). Read by the job that executes the run.
+    drivers: Mapped[dict | None] = mapped_column(JSON)
+    # Set by the worker that executes the run (mailroom/services/plan_jobs.py): when it took the run and
+    # its last sign of life; a run without a recent heartbeat is marked failed (its worker died).
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class TourStatus(StrEnum):
@@ -108,13 +139,14 @@ class TourStatus(StrEnum):
 
 class Tour(db.Model):
     __tablename__ = "tours"
+    __table_args__ = (UniqueConstraint("service_date", "vehicle_id", name="uq_tours_service_date_vehicle"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_date: Mapped[date] = mapped_column(Date, index=True)
     vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
     driver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     plan_run_id: Mapped[int | None] = mapped_column(ForeignKey("plan_runs.id"))
-    status: Mapped[TourStatus] = mapped_column(String(16), default=TourStatus.PLANNED)
+    status: Mapped[TourStatus] = mapped_column(StrEnumColumn(TourStatus), default=TourStatus.PLANNED)
     planned_km: Mapped[float] = mapped_column(Float, default=0.0)
     range_km: Mapped[float] = mapped_column(Float, default=0.0)
     planned_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -155,7 +187,7 @@ class TourStop(db.Model):
     load_after: Mapped[int] = mapped_column(Integer, default=0)
     deliver_boxes: Mapped[int] = mapped_column(Integer, default=0)
     pickup_boxes: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[StopStatus] = mapped_column(String(16), default=StopStatus.OPEN)
+    status: Mapped[StopStatus] = mapped_column(StrEnumColumn(StopStatus), default=StopStatus.OPEN)
     skip_reason: Mapped[str | None] = mapped_column(String(200))
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     pickups_count: Mapped[int | None] = mapped_column(Integer)

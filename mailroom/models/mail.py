@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailroom.extensions import db
-from mailroom.models.base import UTCDateTime, utcnow
+from mailroom.models.base import StrEnumColumn, UTCDateTime, utcnow
 from mailroom.models.org import OrgUnit, Site
 
 
@@ -139,8 +139,8 @@ class MailItem(db.Model):
     carrier_format: Mapped[str | None] = mapped_column(String(32))  # s10, dhl_identcode, ...
     check_digit_valid: Mapped[bool | None] = mapped_column(Boolean)
     incoming_number: Mapped[str] = mapped_column(String(20), unique=True)
-    kind: Mapped[ItemKind | None] = mapped_column(String(32))
-    status: Mapped[ItemStatus] = mapped_column(String(16), default=ItemStatus.RECEIVED, index=True)
+    kind: Mapped[ItemKind | None] = mapped_column(StrEnumColumn(ItemKind, 32))
+    status: Mapped[ItemStatus] = mapped_column(StrEnumColumn(ItemStatus), default=ItemStatus.RECEIVED, index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     received_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
@@ -191,7 +191,7 @@ class MailEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("mail_items.id"), index=True)
-    kind: Mapped[EventKind] = mapped_column(String(16))
+    kind: Mapped[EventKind] = mapped_column(StrEnumColumn(EventKind))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # when it happened (phone time)
@@ -244,7 +244,7 @@ class ContentScan(db.Model):
     media_type: Mapped[str] = mapped_column(String(64))
     size_bytes: Mapped[int] = mapped_column(Integer)
     original_name: Mapped[str] = mapped_column(String(255), default="")
-    decision: Mapped[ScanDecision] = mapped_column(String(16), default=ScanDecision.COPY)
+    decision: Mapped[ScanDecision] = mapped_column(StrEnumColumn(ScanDecision), default=ScanDecision.COPY)
     checked_against_original: Mapped[bool] = mapped_column(Boolean, default=False)
     paper_destroy_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -58,6 +58,9 @@ class OrgUnit(db.Model):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     email: Mapped[str | None] = mapped_column(String(160))
     room: Mapped[str] = mapped_column(String(32), default="")
+    # Do-not-open rule: all mail for this unit (e.g. Personalrat, Gleichstellungsbeauftragte) is passed
+    # on closed and never scanned, as items marked "persönlich/vertraulich" are.
+    do_not_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     site: Mapped[Site] = relationship(back_populates="org_units")

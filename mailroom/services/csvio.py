@@ -45,10 +45,20 @@ def decode_csv_bytes(data: bytes) -> str:
     """UTF-8 (with or without BOM), else Windows-1252; anything else is refused in German."""
     if not data.strip():
         raise ValidationFailed("Die Datei ist leer.", code="empty_file")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValidationFailed(
+            "Die Datei ist UTF-16 kodiert („Unicode-Text“). Bitte als CSV (UTF-8) oder CSV (Trennzeichen-getrennt) "
+            "speichern.",
+            code="encoding",
+        )
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    else:
+        if "\x00" in text:
+            raise ValidationFailed("Die Datei ist keine Textdatei (CSV).", code="encoding")
+        return text
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError as exc:

@@ -177,3 +177,24 @@ def deliver_item(
 
 def history(item: MailItem) -> list[MailEvent]:
     return list(db.session.scalars(select(MailEvent).where(MailEvent.item_id == item.id).order_by(MailEvent.id)))
+
+
+def repeated_step(item: MailItem, kind: EventKind, *, site: Site | None = None) -> MailEvent | None:
+    """The event that already brought `item` where `kind` (into `site`'s box for SORTED) would bring it,
+    or None. A device that sends a step twice (a retry, a double scan) gets that event back instead of
+    a second one in the custody log; moving a sorted item into another box is a new step."""
+    if kind not in STATUS_EVENTS or item.id is None:
+        return None
+    last = db.session.scalar(
+        select(MailEvent)
+        .where(MailEvent.item_id == item.id, MailEvent.kind.in_([k.value for k in STATUS_EVENTS]))
+        .order_by(MailEvent.id.desc())
+        .limit(1)
+    )
+    if last is None or EventKind(last.kind) != kind or ItemStatus(item.status) != ItemStatus(last.to_status):
+        return None
+    if kind == EventKind.SORTED:
+        target = site or item.site
+        if target is None or last.site_id != target.id:
+            return None
+    return last

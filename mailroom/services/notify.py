@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from datetime import date, datetime, time
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -21,15 +21,12 @@ from mailroom.extensions import db
 from mailroom.models import EventKind, ItemKind, MailEvent, MailItem, Tour, TourStop
 from mailroom.services import workdays
 from mailroom.services.clock import LOCAL_TZ, now_utc
-
-WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
-# Items received before this local time on a working day go out with that day's tour.
-DEFAULT_TOUR_CUTOFF = time(9, 30)
-DEFAULT_TIMEOUT_S = 10.0
+from mailroom.services.dates import parse_hhmm
+from mailroom.services.formatting import format_day
 
 
 def _german_day(day: date) -> str:
-    return f"{WEEKDAYS[day.weekday()]}, {day:%d.%m.%Y}"
+    return format_day(day, weekday=True)
 
 
 def expected_delivery(item: MailItem) -> str:
@@ -43,7 +40,7 @@ def expected_delivery(item: MailItem) -> str:
                 text += f" gegen {stop.eta.astimezone(LOCAL_TZ):%H:%M} Uhr"
             return text + " mit der Botentour"
     received = item.received_at.astimezone(LOCAL_TZ)
-    cutoff = current_app.config.get("NOTIFY_TOUR_CUTOFF", DEFAULT_TOUR_CUTOFF)
+    cutoff = parse_hhmm(current_app.config["NOTIFY_TOUR_CUTOFF"])
     day = received.date()
     if not workdays.is_working_day(day) or received.time() >= cutoff:
         day = workdays.next_working_day(day)
@@ -114,7 +111,7 @@ def build_message(item: MailItem, *, sender: str, recipient: str, at: datetime |
 def send_message(message: EmailMessage) -> None:
     """Deliver one message to the configured SMTP server (raises smtplib/OS errors)."""
     config = current_app.config
-    timeout = float(config.get("SMTP_TIMEOUT", DEFAULT_TIMEOUT_S))
+    timeout = float(config["SMTP_TIMEOUT"])
     with smtplib.SMTP(config["SMTP_HOST"], int(config.get("SMTP_PORT") or 25), timeout=timeout) as smtp:
         if config.get("SMTP_STARTTLS"):
             smtp.starttls(context=ssl.create_default_context())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import func, select
 
@@ -11,7 +12,6 @@ from mailroom.models import (
     REGISTERED_KINDS,
     ItemStatus,
     MailItem,
-    OdometerReading,
     OrgUnit,
     Site,
     Tour,
@@ -19,7 +19,8 @@ from mailroom.models import (
     User,
     Vehicle,
 )
-from mailroom.services.clock import day_bounds_utc, local_today, month_bounds_utc
+from mailroom.services import fleet
+from mailroom.services.clock import day_bounds_utc, local_today
 
 
 @dataclass
@@ -89,51 +90,22 @@ class FleetStart:
         return sum(v.km_month for v in self.vehicles)
 
 
-def driven_km(vehicle_id: int, start, end) -> float:
-    """Km driven between two instants: last reading before `end` minus last reading before `start`
-    (or the first reading in the period when there is none before it)."""
-
-    def last_before(moment):
-        return db.session.scalar(
-            select(OdometerReading.km)
-            .where(OdometerReading.vehicle_id == vehicle_id, OdometerReading.at < moment)
-            .order_by(OdometerReading.at.desc(), OdometerReading.id.desc())
-            .limit(1)
-        )
-
-    end_km = last_before(end)
-    if end_km is None:
-        return 0.0
-    start_km = last_before(start)
-    if start_km is None:
-        start_km = db.session.scalar(
-            select(func.min(OdometerReading.km)).where(
-                OdometerReading.vehicle_id == vehicle_id,
-                OdometerReading.at >= start,
-                OdometerReading.at < end,
-            )
-        )
-    return max(0.0, end_km - (start_km if start_km is not None else end_km))
-
-
-def fleet_start() -> FleetStart:
-    today = local_today()
-    m_start, m_end = month_bounds_utc(today)
-    y_start = day_bounds_utc(today.replace(month=1, day=1))[0]
+def fleet_start(today: date | None = None) -> FleetStart:
+    """km this month and this year per active van: the fleet service's one definition of km driven."""
+    today = today or local_today()
+    vans = list(db.session.scalars(select(Vehicle).where(Vehicle.active).order_by(Vehicle.code)))
+    ids = [v.id for v in vans]
+    month = fleet.km_driven(ids, today.replace(day=1), today)
+    year = fleet.km_driven(ids, today.replace(month=1, day=1), today)
     rows = []
-    for vehicle in db.session.scalars(select(Vehicle).where(Vehicle.active).order_by(Vehicle.code)):
-        last = db.session.scalar(
-            select(OdometerReading.km)
-            .where(OdometerReading.vehicle_id == vehicle.id)
-            .order_by(OdometerReading.at.desc(), OdometerReading.id.desc())
-            .limit(1)
-        )
+    for vehicle in vans:
+        last = fleet.last_reading(vehicle)
         rows.append(
             VehicleMonth(
                 vehicle=vehicle,
-                km_month=driven_km(vehicle.id, m_start, m_end),
-                km_year=driven_km(vehicle.id, y_start, m_end),
-                last_km=last,
+                km_month=month.get(vehicle.id, 0.0),
+                km_year=year.get(vehicle.id, 0.0),
+                last_km=last.km if last else None,
             )
         )
     return FleetStart(vehicles=rows)

@@ -7,7 +7,6 @@ itself is drawn by `labels.route_sheet`.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
@@ -16,11 +15,8 @@ from mailroom.errors import NotFound, PlanningFailed
 from mailroom.extensions import db
 from mailroom.models import ItemKind, Site, StopStatus, Tour, TourStatus
 from mailroom.services import clock
+from mailroom.services.dates import format_hhmm
 from mailroom.services.dispatch import boxes_for, items_by_stop, tours_of
-
-
-def _hhmm(value) -> str:
-    return value.strftime("%H:%M") if value is not None else ""
 
 
 def _local_hhmm(moment) -> str:
@@ -70,7 +66,7 @@ def route_sheet(tour: Tour, items: dict[int, list] | None = None):
                 site_code=site.code,
                 site_name=site.name,
                 address=site.address,
-                opening_hours=f"{_hhmm(site.opens)}–{_hhmm(site.closes)}",
+                opening_hours=f"{format_hhmm(site.opens)}–{format_hhmm(site.closes)}",
                 phone=site.phone,
                 eta=_local_hhmm(stop.eta),
                 deliver_boxes=stop.deliver_boxes or (boxes_for(stop_items) if stop_items else 0),
@@ -117,23 +113,3 @@ def route_sheets_pdf(day: date) -> bytes:
     except ImportError as exc:  # the PDF builder ships with the labels package
         raise PlanningFailed("Der Druck der Laufzettel ist noch nicht verfügbar.", code="unavailable") from exc
     return build(sheets)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old one or the whole new one, never a part."""
-    import os
-    import tempfile
-
-    path = path.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

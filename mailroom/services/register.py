@@ -3,9 +3,7 @@ with the exact time of receipt, as PDF (with a signature column) and as CSV for 
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -13,7 +11,9 @@ from sqlalchemy.orm import selectinload
 from mailroom.errors import ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import REGISTERED_KINDS, ItemKind, MailItem
+from mailroom.services import dates
 from mailroom.services.clock import LOCAL_TZ, day_bounds_utc, local_today, now_utc
+from mailroom.services.csvio import to_csv_bytes
 
 # Shorter than the UI labels, so that the kind fits the register's column.
 SHORT_KIND = {ItemKind.PZU: "PZU"}
@@ -39,14 +39,7 @@ def parse_day(value: str | None) -> date:
     value = (value or "").strip()
     if not value:
         return local_today()
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            day = datetime.strptime(value, fmt).date()  # noqa: DTZ007 (a calendar day, no time)
-        except ValueError:
-            continue
-        break
-    else:
-        raise ValidationFailed(f"„{value[:40]}“ ist kein gültiges Datum. Bitte als TT.MM.JJJJ angeben.")
+    day = dates.parse_day(value)
     if day < EARLIEST_DAY or day > local_today():
         raise ValidationFailed(f"Für den {day:%d.%m.%Y} gibt es kein Posteingangsbuch (Datum außerhalb des Bereichs).")
     return day
@@ -113,35 +106,27 @@ def register_pdf(day: date) -> bytes:
     return build(day, register_entries(day), generated_at=now_utc().astimezone(LOCAL_TZ))
 
 
-def _csv_safe(value: str) -> str:
-    """Text that German Excel shows as text: no formula injection from a sender's name."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
-
-
 def register_csv(day: date) -> bytes:
-    """UTF-8 with BOM, semicolon-separated, CRLF line ends: opens correctly in German Excel."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
+    """The day's register for German Excel (see `csvio.to_csv_bytes`)."""
+    rows = []
     for item in register_items(day):
         local = item.received_at.astimezone(LOCAL_TZ)
-        row = [
-            item.incoming_number,
-            f"{local:%d.%m.%Y}",
-            f"{local:%H:%M:%S}",
-            ItemKind(item.kind).label,
-            item.carrier_code or item.code,
-            _sender(item),
-            _org_unit(item),
-            item.site.code if item.site else "",
-            item.file_number or "",
-            f"{item.delivery_date:%d.%m.%Y}" if item.delivery_date else "",
-            "ja" if item.confidential else "nein",
-        ]
-        writer.writerow([_csv_safe(value) for value in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+        rows.append(
+            [
+                item.incoming_number,
+                f"{local:%d.%m.%Y}",
+                f"{local:%H:%M:%S}",
+                ItemKind(item.kind).label,
+                item.carrier_code or item.code,
+                _sender(item),
+                _org_unit(item),
+                item.site.code if item.site else "",
+                item.file_number or "",
+                f"{item.delivery_date:%d.%m.%Y}" if item.delivery_date else "",
+                "ja" if item.confidential else "nein",
+            ]
+        )
+    return to_csv_bytes(CSV_HEADER, rows)
 
 
 def file_stem(day: date) -> str:

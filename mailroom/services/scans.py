@@ -23,6 +23,7 @@ from mailroom.errors import DuplicateItem, NotFound, ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import ContentScan, EventKind, MailItem, ScanDecision, User
 from mailroom.services import storage
+from mailroom.services import uploads as upload_checks
 from mailroom.services.clock import local_today
 from mailroom.services.custody import record_event
 
@@ -77,16 +78,10 @@ def check_decision(
     return decision
 
 
-def _validate(upload: Upload) -> str:
-    """Size, type by content, pixel count, truncation: the media type, or UploadRejected."""
-    from mailroom.services.barcodes import inspect_upload
-
-    return inspect_upload(
-        upload.data,
-        upload.filename,
-        max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
-        max_pixels=current_app.config["MAX_IMAGE_PIXELS"],
-    )
+def _validate(upload: Upload, budget: upload_checks.RequestBudget) -> str:
+    """File name, size, type by content, polyglot, pixel count (per frame, per file and per request),
+    truncation: the media type, or UploadRejected."""
+    return upload_checks.inspect_stored_upload(upload.data, upload.filename, budget)
 
 
 def _in_use(sha256: str) -> bool:
@@ -112,7 +107,8 @@ def attach_scans(
     if not uploads:
         raise ValidationFailed("Bitte mindestens eine Datei auswählen.")
     decision = check_decision(decision, checked_against_original, paper_destroy_on)
-    validated = [(upload, _validate(upload)) for upload in uploads]
+    budget = upload_checks.RequestBudget.from_config()
+    validated = [(upload, _validate(upload, budget)) for upload in uploads]
 
     existing = {scan.sha256 for scan in item.scans}
     scans: list[ContentScan] = []

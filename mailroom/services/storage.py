@@ -1,5 +1,7 @@
 """All file access for scans and signatures: files named by content hash, written atomically.
 
+`write_atomically` is the one atomic file writer of the product (scans, route sheets, instance files).
+
 Layout below the instance folder: `<SCAN_DIR>/<kind>/<ab>/<sha256><suffix>`; kinds are
 "content" (scans of opened letters), "signatures" (hand-over signatures), "uploads" (envelope scans).
 """
@@ -38,18 +40,29 @@ def store(kind: str, data: bytes, suffix: str = "") -> str:
     target = path_for(kind, sha256, suffix)
     if target.exists():
         return sha256
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    write_atomically(target, data, mode=None)
+    return sha256
+
+
+def write_atomically(path: Path, data: bytes | str, *, mode: int | None = 0o644) -> None:
+    """Write a file so that readers see the old one or the whole new one, never a part (temp file in the
+    same folder, fsync, rename). `mode` sets the permissions first (0o600: the owner only)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path = Path(path).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
-        os.replace(tmp_name, target)
+        if mode is not None:
+            os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    return sha256
 
 
 def read(kind: str, sha256: str, suffix: str = "") -> bytes:

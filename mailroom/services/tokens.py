@@ -10,7 +10,8 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mailroom.errors import NotFound, ValidationFailed
 from mailroom.extensions import db
@@ -55,8 +56,11 @@ def authenticate(plaintext: str | None) -> User | None:
         return None
     now = now_utc()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        token.last_used_at = now
-        db.session.flush()
+        # In its own short transaction: the request's transaction stays free of writes until the view writes,
+        # so a slow request (an upload being read for seconds) holds no write lock (SQLite's is database-wide).
+        with db.engine.begin() as connection:
+            connection.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        set_committed_value(token, "last_used_at", now)
     return user
 
 

@@ -21,7 +21,7 @@ def _public_holidays(country: str, subdivision: str | None) -> holidays.HolidayB
 def holiday(day: date) -> str | None:
     """The public holiday or closed day on `day` (German, e.g. "Feiertag (Karfreitag)"), or None."""
     config = current_app.config
-    name = _public_holidays(config.get("HOLIDAY_COUNTRY", "DE"), config.get("HOLIDAY_SUBDIVISION", "NI")).get(day)
+    name = _public_holidays(config["HOLIDAY_COUNTRY"], config["HOLIDAY_SUBDIVISION"]).get(day)
     if name:
         return f"Feiertag ({name})"
     extra = dict(config.get("CLOSED_DAYS") or {}).get(f"{day:%m-%d}")

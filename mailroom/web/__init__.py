@@ -7,12 +7,13 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
 from mailroom.errors import DomainError
 from mailroom.extensions import db
 from mailroom.models import TourStatus
+from mailroom.services import formatting
 from mailroom.web.access import enforce_declared_access
 
 TOUR_STATUS_LABELS = {status.value: status.label for status in TourStatus}
@@ -50,11 +51,16 @@ def init_app(app: Flask) -> None:
     from mailroom.web.intake import records  # noqa: F401  (adds its views to the intake blueprint)
     from mailroom.web.intake.views import bp as intake_bp
     from mailroom.web.main.views import bp as main_bp
+    from mailroom.web.ops.views import bp as ops_bp
+    from mailroom.web.outgoing import bp as outgoing_bp
 
-    for bp in (main_bp, auth_bp, intake_bp, dispatch_bp, courier_bp, fleet_bp, admin_bp, api_bp):
+    for bp in (main_bp, auth_bp, intake_bp, dispatch_bp, courier_bp, fleet_bp, admin_bp, api_bp, ops_bp, outgoing_bp):
         app.register_blueprint(bp)
 
     app.before_request(enforce_declared_access)
+    from mailroom.web.api import idempotency as idempotency_web
+
+    idempotency_web.init_app(app)  # Idempotency-Key on every POST of signed-in users (the API claims its own)
     app.after_request(_security_headers)
     app.config["_CSP"] = content_security_policy(app.config.get("MAP_TILE_URL"))
     _register_error_handlers(app)
@@ -120,7 +126,12 @@ def _register_error_handlers(app: Flask) -> None:
         if status == 400 and "CSRF" in (exc.description or ""):
             text = "Das Formular ist abgelaufen oder ungültig (CSRF). Bitte laden Sie die Seite neu."
             code = "csrf_failed"
-        return error_response(status, code, text)
+        response = error_response(status, code, text)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            # RFC 9110: a 405 names the methods the resource has (also for TRACE and other unknown methods)
+            body, status = response
+            response = app.make_response((body, status, {"Allow": ", ".join(sorted(exc.valid_methods))}))
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):
@@ -141,19 +152,22 @@ def _register_template_helpers(app: Flask) -> None:
         return local(value, "%H:%M")
 
     def german_date(value: date | None) -> str:
-        return value.strftime("%d.%m.%Y") if value else ""
+        return formatting.format_day(value)
 
     def km(value: float | None) -> str:
-        if value is None:
-            return ""
-        return f"{value:,.1f}".replace(",", " ").replace(".", ",")
+        return formatting.format_km(value, fixed=True)
 
     def tour_status(value: str | None) -> str:
         """A tour's status in German ("planned" -> "Geplant")."""
         return TOUR_STATUS_LABELS.get(str(value), value or "")
 
     app.jinja_env.filters.update(
-        local=local, local_time=local_time, german_date=german_date, km=km, tour_status=tour_status
+        local=local,
+        local_time=local_time,
+        german_date=german_date,
+        km=km,
+        number=formatting.format_number,
+        tour_status=tour_status,
     )
 
     @app.context_processor
@@ -169,11 +183,13 @@ NAV = [
     ("intake.sorting", "Sortieren"),
     ("intake.track", "Sendungsverfolgung"),
     ("intake.register", "Posteingangsbuch"),
+    ("outgoing.index", "Postausgang"),
     ("dispatch.day", "Disposition"),
     ("dispatch.overview", "Tagesübersicht"),
     ("courier.today", "Meine Tour"),
     ("fleet.index", "Fuhrpark"),
     ("admin.vehicles", "Fahrzeuge"),
+    ("ops.outbox_list", "E-Mail-Ausgang"),
     ("admin.index", "Verwaltung"),
 ]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from mailroom.services import carrier_codes
+from labels import codes as carrier_codes
 
 pytestmark = pytest.mark.browser
 

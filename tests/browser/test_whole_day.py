@@ -11,10 +11,10 @@ import pytest
 from pyzbar.pyzbar import decode
 from sqlalchemy import select
 
+from labels.codes import make_s10
 from mailroom.extensions import db
 from mailroom.models import EventKind, ItemStatus, MailEvent, MailItem, StopStatus, Tour, TourStatus, TourStop
 from mailroom.services import fleet
-from mailroom.services.carrier_codes import make_s10
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

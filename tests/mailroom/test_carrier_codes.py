@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailroom.services import carrier_codes as cc
-from mailroom.services.carrier_codes import classify
+from labels import codes as cc
+from labels.codes import classify
 
 
 @pytest.mark.parametrize(
@@ -22,6 +22,15 @@ from mailroom.services.carrier_codes import classify
         ("00340434161094042558", "00340434161094042558", "dhl_parcel", False, "DHL Paketnummer"),
         ("JJD000390007757424371", "JJD000390007757424371", "dhl_parcel", None, "DHL Paketnummer"),
         ("jjd 0003 9000 7757 4243 71", "JJD000390007757424371", "dhl_parcel", None, "DHL Paketnummer"),
+        ("JJD0099999999", "JJD0099999999", "dhl_parcel", None, "DHL Paketnummer"),  # DHL Express piece ID
+        ("JJD014600003159481522", "JJD014600003159481522", "dhl_parcel", None, "DHL Paketnummer"),
+        # UPS: 1Z + account (6) + service (2) + package (7) + check digit (UPS's own example numbers)
+        ("1Z999AA10123456784", "1Z999AA10123456784", "ups", True, "UPS Sendungsnummer"),
+        ("1z 999 aa1 01 2345 6784", "1Z999AA10123456784", "ups", True, "UPS Sendungsnummer"),
+        ("1Z5R89390357567127", "1Z5R89390357567127", "ups", True, "UPS Sendungsnummer"),
+        ("1Z879E930346834440", "1Z879E930346834440", "ups", True, "UPS Sendungsnummer"),
+        ("1Z999AA10123456785", "1Z999AA10123456785", "ups", False, "UPS Sendungsnummer"),
+        ("1Z1111111111111111", "1Z1111111111111111", "ups", False, "UPS Sendungsnummer"),
         # Identcode and Leitcode: weights 4 and 9 from the left
         ("215804001001", "215804001001", "dhl_identcode", True, "DHL Identcode"),
         ("21.580 400.100 1", "215804001001", "dhl_identcode", True, "DHL Identcode"),
@@ -40,6 +49,10 @@ from mailroom.services.carrier_codes import classify
         ("123456789012345", "123456789012345", "unknown", None, "Unbekannt"),
         ("00123456789012345675", "00123456789012345675", "unknown", None, "Unbekannt"),  # SSCC, not DHL
         ("JJD12345", "JJD12345", "unknown", None, "Unbekannt"),
+        ("JJD12345678", "JJD12345678", "unknown", None, "Unbekannt"),  # 8 digits: too short for DHL
+        ("1Z999AA1012345678", "1Z999AA1012345678", "unknown", None, "Unbekannt"),  # 17 characters
+        ("2Z5R89390357567127", "2Z5R89390357567127", "unknown", None, "Unbekannt"),
+        ("1Z999AA1012345678X", "1Z999AA1012345678X", "unknown", None, "Unbekannt"),  # check must be a digit
         ("R123456785DE", "R123456785DE", "unknown", None, "Unbekannt"),
         ("RR12345678DE", "RR12345678DE", "unknown", None, "Unbekannt"),
         ("PS26-004711", "PS26-004711", "unknown", None, "Unbekannt"),
@@ -137,3 +150,18 @@ def test_classify_never_fails(text):
     assert info.format in cc.FORMATS
     assert info.label == cc.LABELS[info.format]
     assert (info.check_digit_valid is None) == (info.format in ("box", "unknown") or info.value.startswith("JJD"))
+
+
+@given(
+    account=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=6, max_size=6),
+    service=st.text(alphabet="0123456789AB", min_size=2, max_size=2),
+    package=st.integers(0, 9_999_999),
+    wrong=st.integers(1, 9),
+)
+def test_ups_numbers_made_are_valid_and_a_changed_check_digit_is_caught(account, service, package, wrong):
+    code = cc.make_ups(account, service, package)
+    assert len(code) == 18 and code.startswith("1Z")
+    info = classify(code)
+    assert (info.format, info.check_digit_valid, info.value) == ("ups", True, code)
+    changed = code[:17] + str((int(code[17]) + wrong) % 10)
+    assert classify(changed).check_digit_valid is False

@@ -7,8 +7,8 @@ import json
 import pytest
 from PIL import Image
 
+from labels import codes as carrier_codes
 from mailroom import create_app
-from mailroom.services import carrier_codes
 from tests.mailroom.test_barcodes import INTERNAL, LEITCODE, S10, label, png
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from routes.cvrp import InfeasibleError, route_cost, route_length, solve_cvrp
+from routes.cvrp import InfeasibleError, route_cost, route_length, solve_instance
 from routes.cvrplib import parse_vrp, read_instance
 
 DATA = Path(__file__).parent / "data"
@@ -69,7 +69,7 @@ def test_cli_vehicles_and_rounding_flags() -> None:
 
 def test_cmt6_distance_limit_is_feasible() -> None:
     inst = read_instance(DATA / "CMT6.vrp")
-    res = solve_cvrp(inst, time_limit_s=3.0)
+    res = solve_instance(inst, time_limit_s=3.0)
     d = inst.distance_matrix()
     assert sorted(c for r in res.routes for c in r) == list(range(1, 51))
     assert len(res.routes) <= 6
@@ -110,6 +110,31 @@ def test_impossible_instance_exits_2(tmp_path: Path) -> None:
 
 def test_too_few_vehicles_is_infeasible() -> None:
     inst = parse_vrp(IMPOSSIBLE.replace("3 11", "3 9"))
-    assert solve_cvrp(inst, time_limit_s=1.0, workers=1).cost == pytest.approx(10 + 20)  # two out-and-backs
+    assert solve_instance(inst, time_limit_s=1.0, workers=1).cost == pytest.approx(10 + 20)  # two out-and-backs
     with pytest.raises(InfeasibleError, match="at most 1 routes"):
-        solve_cvrp(inst, time_limit_s=1.0, max_vehicles=1, workers=1)
+        solve_instance(inst, time_limit_s=1.0, max_vehicles=1, workers=1)
+
+
+def test_cli_solves_a_solomon_file_and_keeps_every_window() -> None:
+    # R101's first 25 customers; distances Euclidean, not rounded; travel time = distance
+    path = DATA / "R101-25.txt"
+    res = _run(str(path), "--time-limit", "3", "--json", "--workers", "1")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    inst = read_instance(path)
+    assert inst.windows is not None and inst.service_times is not None
+    d = inst.distance_matrix()
+    assert d[0][1] == pytest.approx(math.hypot(35 - 41, 35 - 49))  # not rounded
+    pos = {fid: i for i, fid in enumerate(inst.ids)}
+    assert sorted(c for r in out["routes"] for c in r) == list(range(1, 26))
+    for r in out["routes"]:
+        nodes = [pos[c] for c in r]
+        assert sum(inst.demands[c] for c in nodes) <= inst.capacity
+        t, here = inst.windows[0][0], 0
+        for c in nodes:
+            t = max(t + d[here][c], inst.windows[c][0])
+            assert t <= inst.windows[c][1] + 1e-9, f"customer {inst.ids[c]} served at {t}, due {inst.windows[c][1]}"
+            t += inst.service_times[c]
+            here = c
+        assert t + d[here][0] <= inst.windows[0][1] + 1e-9
+    assert out["cost"] == pytest.approx(sum(route_cost([pos[c] for c in r], d) for r in out["routes"]))

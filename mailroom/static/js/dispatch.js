@@ -165,6 +165,12 @@
     layer.on("tileload", function () { loaded += 1; });
     layer.on("tileerror", function () { failed += 1; });
     layer.addTo(map);
+    // Leaflet sets a string tooltip as HTML; site names are data, so they go in as text.
+    function textTooltip(text) {
+      var span = document.createElement("span");
+      span.textContent = text;
+      return span;
+    }
     var bounds = [];
     data.tours.forEach(function (t) {
       var latlngs = tourPoints(t).map(function (p) { return [p.lat, p.lon]; });
@@ -176,13 +182,13 @@
         bounds.push([s.lat, s.lon]);
         L.circleMarker([s.lat, s.lon], { radius: 7, color: t.color, fillColor: s.done ? "#cdebd6" : "#fff",
                                          fillOpacity: 1, weight: 2 })
-          .bindTooltip(t.vehicle + " " + n + ": " + s.code + " – " + s.name).addTo(map);
+          .bindTooltip(textTooltip(t.vehicle + " " + n + ": " + s.code + " – " + s.name)).addTo(map);
       });
     });
     if (data.depot) {
       bounds.push([data.depot.lat, data.depot.lon]);
       L.circleMarker([data.depot.lat, data.depot.lon], { radius: 9, color: "#12324f", fillColor: "#12324f",
-                                                         fillOpacity: 1 }).bindTooltip("Poststelle").addTo(map);
+                                                         fillOpacity: 1 }).bindTooltip(textTooltip("Poststelle")).addTo(map);
     }
     data.sites.forEach(function (s) { bounds.push([s.lat, s.lon]); });
     if (bounds.length) { map.fitBounds(bounds, { padding: [20, 20] }); } else { map.setView([53.14, 8.21], 12); }

@@ -7,11 +7,12 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from mailroom.errors import DomainError, InvalidTransition
+from mailroom.errors import InvalidTransition
 from mailroom.extensions import db
 from mailroom.models import Role, TourStatus
 from mailroom.services import courier
 from mailroom.web.access import roles_required
+from mailroom.web.actions import commit_or_json
 
 bp = Blueprint("courier", __name__, url_prefix="/courier")
 
@@ -55,13 +56,13 @@ def service_worker():
 @roles_required(*ROLES)
 def tour_data(tour_id: int):
     """The tour as the page embeds it, to refresh the phone's view after a refused action."""
-    try:
-        the_tour = courier.get_tour(current_user, tour_id)
-    except DomainError as exc:
-        return _json_error(exc)
-    response = jsonify(courier.tour_payload(the_tour))
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+
+    def respond(payload: dict):
+        response = jsonify(payload)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+    return commit_or_json(lambda: courier.tour_payload(courier.get_tour(current_user, tour_id)), respond)
 
 
 def _action_urls(tour_id: int) -> dict:
@@ -75,31 +76,29 @@ def _action_urls(tour_id: int) -> dict:
     }
 
 
-def _json_error(exc: DomainError):
-    return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.status
-
-
 def _act(tour_id: int, kind: str, stop_id: int | None = None):
     payload = request.get_json(silent=True)
-    try:
-        outcome = courier.perform(current_user, tour_id, kind, payload, stop_id=stop_id)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _json_error(exc)
-    except IntegrityError:
-        # The same action arrived twice at once: the other request stored it; answer with its result.
-        db.session.rollback()
+
+    def perform():
         try:
+            outcome = courier.perform(current_user, tour_id, kind, payload, stop_id=stop_id)
+            db.session.flush()
+            return outcome
+        except IntegrityError:
+            # The same action arrived twice at once: the other request stored it; answer with its result.
+            db.session.rollback()
             outcome = courier.replay(current_user, tour_id, kind, payload)
-        except DomainError as exc:
-            return _json_error(exc)
-        if outcome is None:
-            return _json_error(InvalidTransition("Die Aktion passt nicht zum aktuellen Stand.", code="conflict"))
-    response = jsonify(outcome.result)
-    if outcome.replayed:
-        response.headers["X-Replayed"] = "1"
-    return response
+            if outcome is None:
+                raise InvalidTransition("Die Aktion passt nicht zum aktuellen Stand.", code="conflict") from None
+            return outcome
+
+    def respond(outcome):
+        response = jsonify(outcome.result)
+        if outcome.replayed:
+            response.headers["X-Replayed"] = "1"
+        return response
+
+    return commit_or_json(perform, respond)
 
 
 @bp.route("/tour/<int:tour_id>/start", methods=["POST"])

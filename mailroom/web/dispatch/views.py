@@ -1,98 +1,64 @@
 """Daily dispatch pages: plan the day's tours, adjust them, print the route sheets, follow the day.
 
-Planning runs in a background thread with its own app context (the page never freezes): the view
-records a running `PlanRun`, starts the thread and redirects; the page polls `run_status`.
+Planning runs off the request (the page never freezes): the view records a running `PlanRun`, queues it
+for `mailroom worker` (mailroom/worker.py: claim, heartbeat, `dispatch.execute_plan_run(run_id)`) and
+redirects; the page polls `run_status`.
 """
 
 from __future__ import annotations
 
-import threading
-
-from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
-from mailroom.errors import DomainError, ValidationFailed
+from mailroom import worker
+from mailroom.errors import ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import ItemKind, Role, Site, StopStatus, TourStatus
-from mailroom.services import clock, dispatch, printing, workdays
+from mailroom.services import clock, dates, dispatch, printing
 from mailroom.web.access import roles_required
+from mailroom.web.actions import commit_or_flash
 from mailroom.web.dispatch.forms import AdhocStopForm, BreakdownForm, EmptyForm
 
 bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
 
+FORM_EXPIRED = "Das Formular ist abgelaufen. Bitte erneut versuchen."
+
 
 def _day_arg(value: str | None = None):
     raw = value if value is not None else request.values.get("date")
-    return clock.local_today() if not raw else dispatch.parse_day(raw)
+    return clock.local_today() if not raw else dates.parse_day(raw)
 
 
-def _to_day(day, **anchor):
+def _to_day(day, anchor: str | None = None):
     url = url_for("dispatch.day", date=day.isoformat())
-    return redirect(url + (f"#{anchor['anchor']}" if anchor.get("anchor") else ""))
+    return redirect(url + (f"#{anchor}" if anchor else ""))
 
 
-def _act(message: str, action) -> bool:
-    """One transaction per action: commit on success, roll back and show the German reason otherwise."""
-    try:
-        result = action()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return False
-    db.session.commit()
-    if message:
-        flash(message if not callable(message) else message(result), "success")
-    return True
+def _flash_form_errors(form) -> None:
+    for errors in form.errors.values():
+        for error in errors if isinstance(errors, list) else [errors]:
+            flash(str(error), "error")
 
 
 @bp.route("/")
 @roles_required(Role.MAILROOM)
 def day():
-    day = _day_arg()
-    vehicles = dispatch.all_vehicles()
-    available = [v for v in vehicles if v.is_available_on(day)]
-    tours = dispatch.tours_of(day)
-    stops = dispatch.day_stops(day)
-    run = dispatch.latest_run(day)
-    running = dispatch.running_run(day)
-    items = dispatch.items_by_stop(tours)
-    drivers = {t.vehicle_id: t.driver_id for t in tours if t.driver_id} or dispatch.default_drivers(day, available)
-    adhoc_form = AdhocStopForm(date=day.isoformat())
+    page = dispatch.day_page(_day_arg())
+    adhoc_form = AdhocStopForm(date=page.day.isoformat())
     site_choices = [(s.id, f"{s.code} – {s.name}") for s in _sites() if not s.is_depot]
     adhoc_form.site_id.choices = [(0, "– Standort wählen –"), *site_choices]
     adhoc_form.deliver_to_site_id.choices = [(0, "– zur Poststelle –"), *site_choices]
-    open_tours = [t for t in tours if t.status in (TourStatus.PLANNED, TourStatus.STARTED)]
     return render_template(
         "dispatch/day.html",
-        day=day,
-        day_label=dispatch.day_label(day),
-        vehicles=vehicles,
-        available=available,
-        couriers=dispatch.couriers(),
-        drivers=drivers,
-        tours=tours,
-        open_tours=open_tours,
-        stops=stops,
-        items=items,
-        run=run,
-        running=running,
-        unserved=dispatch.unserved_for_display(run),
-        templates=dispatch.templates_for(day),
-        adhoc=dispatch.adhoc_stops(day),
+        **page.as_context(),
         adhoc_form=adhoc_form,
         button=EmptyForm(),
         breakdown_form=BreakdownForm(),
-        map_data=dispatch.map_data(day, tours, stops),
-        usable_range={v.id: dispatch.usable_range_km(v, day) for v in vehicles},
         StopStatus=StopStatus,
         TourStatus=TourStatus,
         reason_label=dispatch.reason_label,
         kind_label=_kind_label,
-        any_started=any(t.status != TourStatus.PLANNED for t in tours),
-        return_by=dispatch.default_return_by(day),
-        holiday=workdays.holiday(day),
-        tour_of_vehicle={t.vehicle_id: t for t in tours if t.status != TourStatus.CANCELLED},
-        shift_hours=dispatch.shift_hours(),
     )
 
 
@@ -101,29 +67,19 @@ def _kind_label(kind: str | None) -> str:
 
 
 def _sites() -> list[Site]:
-    from sqlalchemy import select
-
     return list(db.session.scalars(select(Site).where(Site.active).order_by(Site.code)))
 
 
 def _drivers_from_form(vehicle_ids) -> dict[int, int | None]:
+    """The drivers chosen on the planning form (vans not on the form keep the usual driver)."""
     drivers: dict[int, int | None] = {}
     for vehicle_id in vehicle_ids:
-        if f"driver_{vehicle_id}" not in request.form:
-            continue  # not chosen on the form: the day's or the usual driver
-        raw = request.form[f"driver_{vehicle_id}"]
-        if not raw:
-            drivers[vehicle_id] = None
+        raw = request.form.get(f"driver_{vehicle_id}")
+        if raw is None:
             continue
-        if not raw.isdigit():
+        if raw and not raw.isdigit():
             raise ValidationFailed("Ungültige Fahrerauswahl.")
-        drivers[vehicle_id] = int(raw)
-    chosen = [d for d in drivers.values() if d is not None]
-    if len(chosen) != len(set(chosen)):
-        raise ValidationFailed("Eine Person kann nicht zwei Fahrzeuge zugleich fahren.")
-    people = {u.id for u in dispatch.couriers()}
-    if any(d not in people for d in chosen):
-        raise ValidationFailed("Bitte nur Botinnen und Boten (Rolle Botendienst) als Fahrer wählen.")
+        drivers[vehicle_id] = int(raw) if raw else None
     return drivers
 
 
@@ -132,46 +88,20 @@ def _drivers_from_form(vehicle_ids) -> dict[int, int | None]:
 def plan():
     day = _day_arg(request.form.get("date", ""))
     if not EmptyForm().validate_on_submit():
-        flash("Das Formular ist abgelaufen. Bitte erneut versuchen.", "error")
+        flash(FORM_EXPIRED, "error")
         return _to_day(day)
-    try:
-        drivers = _drivers_from_form(v.id for v in dispatch.available_vehicles(day))
-        run = dispatch.start_plan_run(day, user=current_user, return_by=request.form.get("return_by"))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    ok, run = commit_or_flash(
+        lambda: dispatch.start_plan_run(
+            day,
+            user=current_user,
+            return_by=request.form.get("return_by"),
+            drivers=_drivers_from_form(v.id for v in dispatch.available_vehicles(day)),
+        )
+    )
+    if not ok or run is None:
         return _to_day(day)
-    db.session.commit()
-    _start_in_background(run.id, drivers)
+    worker.plan_run(run.id)  # `mailroom worker` claims and executes it (inline in tests: immediate mode)
     return redirect(url_for("dispatch.day", date=day.isoformat(), run=run.id))
-
-
-def _start_in_background(run_id: int, drivers: dict[int, int | None]) -> None:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    thread = threading.Thread(target=_execute_run, args=(app, run_id, drivers), name=f"plan-run-{run_id}", daemon=True)
-    thread.start()
-
-
-def _execute_run(app, run_id: int, drivers: dict[int, int | None]) -> None:
-    """Thread body: its own app context and session; one transaction, or the run marked failed."""
-    with app.app_context():
-        try:
-            run = dispatch.get_run(run_id)
-            kept = {t.vehicle_id: t.driver_id for t in dispatch.tours_of(run.service_date) if t.driver_id}
-            chosen = {**dispatch.default_drivers(run.service_date, dispatch.available_vehicles(run.service_date))}
-            chosen.update(kept)
-            chosen.update(drivers)
-            dispatch.plan_day(run.service_date, user=None, run=run, drivers=chosen)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            dispatch.fail_plan_run(run_id, exc.message)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            app.logger.exception("plan run %s failed", run_id)
-            dispatch.fail_plan_run(run_id, "Interner Fehler beim Planen. Bitte erneut versuchen.")
-            db.session.commit()
 
 
 @bp.route("/runs/<int:run_id>/status")
@@ -189,11 +119,14 @@ def set_driver(tour_id: int):
     tour = dispatch.get_tour(tour_id)
     raw = request.form.get("driver_id", "")
     if EmptyForm().validate_on_submit():
-        if raw and not raw.isdigit():
-            flash("Ungültige Fahrerauswahl.", "error")
-        else:
-            _act("Fahrer geändert.", lambda: dispatch.assign_driver(tour, int(raw) if raw else None))
+        commit_or_flash(lambda: dispatch.assign_driver(tour, _driver_id(raw)), "Fahrer geändert.")
     return _to_day(tour.service_date, anchor=f"tour-{tour.id}")
+
+
+def _driver_id(raw: str) -> int | None:
+    if raw and not raw.isdigit():
+        raise ValidationFailed("Ungültige Fahrerauswahl.")
+    return int(raw) if raw else None
 
 
 @bp.route("/tours/<int:tour_id>/pins", methods=["POST"])
@@ -201,17 +134,15 @@ def set_driver(tour_id: int):
 def pins(tour_id: int):
     tour = dispatch.get_tour(tour_id)
     if not EmptyForm().validate_on_submit():
-        flash("Das Formular ist abgelaufen. Bitte erneut versuchen.", "error")
+        flash(FORM_EXPIRED, "error")
         return _to_day(tour.service_date)
-    try:
-        pinned = _pinned_order(tour)
-    except ValidationFailed as exc:
-        flash(exc.message, "error")
-        return _to_day(tour.service_date, anchor=f"tour-{tour.id}")
-    _act(
-        f"Tour {tour.vehicle.code} neu geplant ({len(pinned)} Stopps fixiert).",
-        lambda: dispatch.replan_tour(tour, pinned, user=current_user),
-    )
+    pinned: list[int] = []
+
+    def replan():
+        pinned.extend(_pinned_order(tour))
+        return dispatch.replan_tour(tour, pinned, user=current_user)
+
+    commit_or_flash(replan, lambda _run: f"Tour {tour.vehicle.code} neu geplant ({len(pinned)} Stopps fixiert).")
     return _to_day(tour.service_date, anchor=f"tour-{tour.id}")
 
 
@@ -237,23 +168,19 @@ def breakdown(tour_id: int):
     tour = dispatch.get_tour(tour_id)
     form = BreakdownForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors if isinstance(errors, list) else [errors]:
-                flash(str(error), "error")
+        _flash_form_errors(form)
         return _to_day(tour.service_date, anchor=f"tour-{tour.id}")
-    position = None
     if (form.lat.data is None) != (form.lon.data is None):
         flash("Bitte Breite und Länge angeben (oder beide leer lassen).", "error")
         return _to_day(tour.service_date, anchor=f"tour-{tour.id}")
-    if form.lat.data is not None:
-        position = (form.lat.data, form.lon.data)
+    position = (form.lat.data, form.lon.data) if form.lat.data is not None else None
 
     def message(run) -> str:
         lost = len(run.unserved or [])
         text = f"Ausfall {tour.vehicle.code}: offene Stopps neu verteilt."
         return text + (f" {lost} Stopp(s) nicht bedienbar (siehe unten)." if lost else "")
 
-    _act(message, lambda: dispatch.replan_breakdown(tour, user=current_user, position=position))
+    commit_or_flash(lambda: dispatch.replan_breakdown(tour, user=current_user, position=position), message)
     return _to_day(tour.service_date)
 
 
@@ -268,9 +195,9 @@ def move(stop_id: int):
         return _to_day(day)
     target = dispatch.get_tour(int(raw))
     code = stop.site.code
-    _act(
-        f"Stopp {code} zu {target.vehicle.code} verschoben; beide Touren neu geplant.",
+    commit_or_flash(
         lambda: dispatch.move_stop(stop, target, user=current_user),
+        f"Stopp {code} zu {target.vehicle.code} verschoben; beide Touren neu geplant.",
     )
     return _to_day(day, anchor=f"tour-{target.id}")
 
@@ -283,12 +210,9 @@ def adhoc_add():
     form.site_id.choices = [(s.id, s.code) for s in _sites()]
     form.deliver_to_site_id.choices = [(0, ""), *form.site_id.choices]
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "error")
+        _flash_form_errors(form)
         return _to_day(day, anchor="adhoc")
-    _act(
-        "Sonderstopp angelegt. Bitte neu planen, damit er in eine Tour kommt.",
+    commit_or_flash(
         lambda: dispatch.add_adhoc_stop(
             day,
             form.site_id.data,
@@ -298,6 +222,7 @@ def adhoc_add():
             note=form.note.data or "",
             deliver_to_site_id=form.deliver_to_site_id.data or None,
         ),
+        "Sonderstopp angelegt. Bitte neu planen, damit er in eine Tour kommt.",
     )
     return _to_day(day, anchor="adhoc")
 
@@ -307,7 +232,7 @@ def adhoc_add():
 def adhoc_delete(stop_id: int):
     day = _day_arg(request.form.get("date", ""))
     if EmptyForm().validate_on_submit():
-        _act("Sonderstopp entfernt.", lambda: dispatch.delete_adhoc_stop(stop_id))
+        commit_or_flash(lambda: dispatch.delete_adhoc_stop(stop_id), "Sonderstopp entfernt.")
     return _to_day(day, anchor="adhoc")
 
 

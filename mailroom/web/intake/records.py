@@ -3,29 +3,33 @@ our own item labels. Registered on the intake blueprint."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
-from mailroom.errors import DomainError, NotFound, ValidationFailed
+from mailroom.errors import ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import MailItem, Role, ScanDecision
 from mailroom.models.mail import ITEM_KIND_LABELS
-from mailroom.services import printing_labels, register, scans
+from mailroom.services import dates, printing_labels, register, scans
 from mailroom.services.clock import local_today
+from mailroom.services.lookup import get_or_404
 from mailroom.web.access import roles_required
+from mailroom.web.actions import commit_or_rollback
 from mailroom.web.intake.views import bp
+
+
+def _paper_destroy_on():
+    return dates.parse_optional_day(request.form.get("paper_destroy_on"), what="Vernichtung des Papiers ab")
+
 
 DECISION_LABELS = {decision.value: decision.label for decision in ScanDecision}
 
 
 def _item(item_id: int) -> MailItem:
-    item = db.session.get(MailItem, item_id)
-    if item is None:
-        raise NotFound("Diese Sendung gibt es nicht.")
-    return item
+    return get_or_404(MailItem, item_id, "Diese Sendung gibt es nicht.")
 
 
 def _item_page_url(item: MailItem) -> str | None:
@@ -36,16 +40,6 @@ def _item_page_url(item: MailItem) -> str | None:
         except BuildError:
             continue
     return None
-
-
-def _optional_date(value: str | None, what: str) -> date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed(f"{what}: „{value[:20]}“ ist kein gültiges Datum.") from None
 
 
 def _pdf(data: bytes, filename: str, *, attachment: bool = False) -> Response:
@@ -89,19 +83,19 @@ def item_scans(item_id: int):
         for f in request.files.getlist("files")
         if f and (f.filename or "").strip()
     ]
-    try:
-        created = scans.attach_scans(
+    outcome = commit_or_rollback(
+        lambda: scans.attach_scans(
             item,
             uploads,
             user=current_user,
             decision=request.form.get("decision", ""),
             checked_against_original=request.form.get("checked") == "1",
-            paper_destroy_on=_optional_date(request.form.get("paper_destroy_on"), "Vernichtung des Papiers ab"),
+            paper_destroy_on=_paper_destroy_on(),
         )
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _render_scans(item, error=exc.message, status=exc.status, form=request.form)
+    )
+    if outcome.error is not None:
+        return _render_scans(item, error=outcome.error.message, status=outcome.error.status, form=request.form)
+    created = outcome.result or []
     flash(f"{len(created)} Scan(s) an Sendung {item.incoming_number} angehängt.", "success")
     return redirect(url_for("intake.item_scans", item_id=item.id))
 
@@ -125,18 +119,17 @@ def scan_file(item_id: int, scan_id: int):
 def scan_decision(item_id: int, scan_id: int):
     item = _item(item_id)
     scan = scans.get_scan(item, scan_id)
-    try:
-        scans.set_decision(
+    outcome = commit_or_rollback(
+        lambda: scans.set_decision(
             scan,
             user=current_user,
             decision=request.form.get("decision", ""),
             checked_against_original=request.form.get("checked") == "1",
-            paper_destroy_on=_optional_date(request.form.get("paper_destroy_on"), "Vernichtung des Papiers ab"),
+            paper_destroy_on=_paper_destroy_on(),
         )
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _render_scans(item, error=f"Scan {scan_id}: {exc.message}", status=exc.status)
+    )
+    if outcome.error is not None:
+        return _render_scans(item, error=f"Scan {scan_id}: {outcome.error.message}", status=outcome.error.status)
     flash(f"Entscheidung zu Scan {scan_id} gespeichert.", "success")
     return redirect(url_for("intake.item_scans", item_id=item.id))
 

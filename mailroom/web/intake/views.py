@@ -10,13 +10,14 @@ from flask import Blueprint, Response, current_app, flash, jsonify, redirect, re
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
-from mailroom.errors import DomainError, ValidationFailed
+from labels import codes as carrier_codes
+from mailroom.errors import ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import ItemKind, MailItem, Role
 from mailroom.models.mail import ITEM_KIND_LABELS, ITEM_STATUS_LABELS
-from mailroom.services import carrier_codes
 from mailroom.services import intake as service
 from mailroom.web.access import roles_required
+from mailroom.web.actions import commit_or_json, commit_or_rollback
 from mailroom.web.intake.forms import details_from_form, details_from_json, json_body
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
@@ -31,11 +32,6 @@ def _labels() -> dict:
         "status_labels": ITEM_STATUS_LABELS,
         "format_labels": carrier_codes.LABELS,
     }
-
-
-def _json_error(exc: DomainError):
-    db.session.rollback()
-    return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.status
 
 
 def _item_json(item: MailItem) -> dict:
@@ -68,37 +64,43 @@ def scan_station():
 def scan_in():
     """One scan (or one item logged by hand): JSON in, JSON out. Called by scan-station.js."""
     started = time.perf_counter()
-    try:
+
+    def log():
         body = json_body(request)
         manual = bool(body.get("manual"))
         code = "" if manual else str(body.get("code") or "").strip()
         if not code and not manual:
             raise ValidationFailed("Bitte einen Code scannen oder eingeben.", code="no_code")
-        for attempt in (1, 2):
-            try:
-                result = service.log_item(
-                    code,
-                    user=current_user,
-                    via="manual" if manual else "scan",
-                    kind=body.get("kind") or None,
-                    org_unit=body.get("org_unit") or None,
-                    confidential=bool(body.get("confidential")),
-                )
-                payload = result.to_json()  # before the commit, which would expire the item and cost a reload
-                payload["item"] = _item_json(result.item)
-                db.session.commit()
-                break
-            except IntegrityError:
-                # The same code logged by another scanner at the same moment: the retry finds that item.
-                db.session.rollback()
-                if attempt == 2:
-                    raise
-    except DomainError as exc:
-        return _json_error(exc)
-    response = jsonify(payload)
-    response.status_code = 201 if result.created else 200
-    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
-    return response
+
+        def log_once():
+            result = service.log_item(
+                code,
+                user=current_user,
+                via="manual" if manual else "scan",
+                kind=body.get("kind") or None,
+                org_unit=body.get("org_unit") or None,
+                confidential=bool(body.get("confidential")),
+            )
+            db.session.flush()
+            payload = result.to_json()  # before the commit, which would expire the item and cost a reload
+            payload["item"] = _item_json(result.item)
+            return result, payload
+
+        try:
+            return log_once()
+        except IntegrityError:
+            # The same code logged by another scanner at the same moment: the retry finds that item.
+            db.session.rollback()
+            return log_once()
+
+    def respond(logged):
+        result, payload = logged
+        response = jsonify(payload)
+        response.status_code = 201 if result.created else 200
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+        return response
+
+    return commit_or_json(log, respond)
 
 
 @bp.route("/items/<int:item_id>/details", methods=["POST"])
@@ -107,22 +109,17 @@ def item_details(item_id: int):
     """Set details: JSON (scan station rows) or a form (work list, item page)."""
     item = service.get_item(item_id)
     if request.is_json:
-        try:
-            event = service.set_details(item, details_from_json(request.get_json(silent=True)), user=current_user)
-            db.session.commit()
-        except DomainError as exc:
-            return _json_error(exc)
-        return jsonify({"changed": event is not None, "item": _item_json(item)})
-    try:
-        event = service.set_details(item, details_from_form(request.form), user=current_user)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
+        return commit_or_json(
+            lambda: service.set_details(item, details_from_json(request.get_json(silent=True)), user=current_user),
+            lambda event: jsonify({"changed": event is not None, "item": _item_json(item)}),
+        )
+    outcome = commit_or_rollback(lambda: service.set_details(item, details_from_form(request.form), user=current_user))
+    if outcome.error is not None:
         if request.form.get("next") == "worklist":
-            flash(f"{item.incoming_number}: {exc.message}", "error")
+            flash(f"{item.incoming_number}: {outcome.error.message}", "error")
             return redirect(url_for("intake.worklist"))
-        return _render_item(item, error=exc.message, status=exc.status, form=request.form)
-    if event is not None:
+        return _render_item(item, error=outcome.error.message, status=outcome.error.status, form=request.form)
+    if outcome.result is not None:
         flash(f"Angaben zu {item.incoming_number} gespeichert.", "success")
     else:
         flash(f"{item.incoming_number}: keine Änderung.", "info")
@@ -153,18 +150,10 @@ def upload():
         for f in request.files.getlist("files")
         if f and (f.filename or "").strip()
     ]
-    config = current_app.config
-    try:
-        outcomes = service.process_uploads(
-            uploads,
-            user=current_user,
-            max_bytes=int(config.get("UPLOAD_MAX_BYTES", service.DEFAULT_UPLOAD_MAX_BYTES)),
-            max_pixels=int(config.get("MAX_IMAGE_PIXELS", 60_000_000)),
-        )
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return render_template("intake/upload.html", outcomes=None, error=exc.message), exc.status
+    outcome = commit_or_rollback(lambda: service.process_uploads(uploads, user=current_user))  # UPLOAD_MAX_BYTES ...
+    if outcome.error is not None:
+        return render_template("intake/upload.html", outcomes=None, error=outcome.error.message), outcome.error.status
+    outcomes = outcome.result or []
     status = 200
     if outcomes and not any(o.ok for o in outcomes):
         status = max(o.error_status for o in outcomes)
@@ -205,24 +194,25 @@ def _box_json(site) -> dict:
 @roles_required(Role.MAILROOM)
 def sort_scan():
     """A scanned item goes into its site's box; a scanned box code shows the box (for moving it)."""
-    try:
+
+    def sort():
         code = str(json_body(request).get("code") or "")
         if carrier_codes.parse_box_code(code) is not None:
-            return jsonify({"box": _box_json(service.resolve_box(code))})
+            return {"box": _box_json(service.resolve_box(code))}
         result = service.sort_scanned(code, user=current_user)
-        db.session.commit()
-    except DomainError as exc:
-        return _json_error(exc)
-    payload = result.to_json()
-    payload["item"] = _item_json(result.item)
-    return jsonify(payload)
+        payload = result.to_json()
+        payload["item"] = _item_json(result.item)
+        return payload
+
+    return commit_or_json(sort, jsonify)
 
 
 @bp.route("/sorting/box", methods=["POST"])
 @roles_required(Role.MAILROOM)
 def sort_box():
     """Move a whole box: into another site's box, or back to the senders."""
-    try:
+
+    def move():
         body = json_body(request)
         source = service.resolve_box(str(body.get("source") or ""))
         action = body.get("action")
@@ -238,10 +228,9 @@ def sort_box():
             message = f"{len(items)} Sendung(en) aus {carrier_codes.make_box_code(source.code)} zurückgesandt."
         else:
             raise ValidationFailed("Unbekannte Aktion (erlaubt: verschieben, zurücksenden).", code="unknown_action")
-        db.session.commit()
-    except DomainError as exc:
-        return _json_error(exc)
-    return jsonify({"level": "ok", "message": message, "count": len(items), "box": _box_json(source)})
+        return {"level": "ok", "message": message, "count": len(items), "box": _box_json(source)}
+
+    return commit_or_json(move, jsonify)
 
 
 # --- tracking and item page ----------------------------------------------------------------------------------
@@ -283,29 +272,21 @@ def item(item_id: int):
     return _render_item(service.get_item(item_id))
 
 
-@bp.route("/items/<int:item_id>/return", methods=["POST"])
-@roles_required(Role.MAILROOM)
-def item_return(item_id: int):
-    item = service.get_item(item_id)
-    try:
-        service.return_item(item, user=current_user, note=request.form.get("note"))
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _render_item(item, error=exc.message, status=exc.status)
-    flash(f"{item.incoming_number} als zurückgesandt vermerkt.", "success")
-    return redirect(url_for("intake.item", item_id=item.id))
+# Misdelivered items (Irrläufer): back to the sender, or forwarded; one view, the URL names the action.
+MISDELIVERED_ACTIONS = {
+    "return": (service.return_item, "als zurückgesandt vermerkt"),
+    "forward": (service.forward_item, "als weitergeleitet vermerkt"),
+}
 
 
-@bp.route("/items/<int:item_id>/forward", methods=["POST"])
+@bp.route("/items/<int:item_id>/return", methods=["POST"], endpoint="item_return", defaults={"action": "return"})
+@bp.route("/items/<int:item_id>/forward", methods=["POST"], endpoint="item_forward", defaults={"action": "forward"})
 @roles_required(Role.MAILROOM)
-def item_forward(item_id: int):
+def item_misdelivered(item_id: int, action: str):
     item = service.get_item(item_id)
-    try:
-        service.forward_item(item, user=current_user, note=request.form.get("note"))
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _render_item(item, error=exc.message, status=exc.status)
-    flash(f"{item.incoming_number} als weitergeleitet vermerkt.", "success")
+    record, done = MISDELIVERED_ACTIONS[action]
+    outcome = commit_or_rollback(lambda: record(item, user=current_user, note=request.form.get("note")))
+    if outcome.error is not None:
+        return _render_item(item, error=outcome.error.message, status=outcome.error.status)
+    flash(f"{item.incoming_number} {done}.", "success")
     return redirect(url_for("intake.item", item_id=item.id))

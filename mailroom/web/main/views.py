@@ -21,7 +21,14 @@ def index():
     if role == Role.FLEET:
         return render_template("main/start_fleet.html", data=overview.fleet_start())
     if role == Role.ADMIN:
-        return render_template("main/start_admin.html", data=overview.admin_start(), mail=overview.mailroom_start())
+        from mailroom.services import setup
+
+        return render_template(
+            "main/start_admin.html",
+            data=overview.admin_start(),
+            mail=overview.mailroom_start(),
+            checklist=setup.checklist(),
+        )
     return render_template("main/start_mailroom.html", data=overview.mailroom_start())
 
 

@@ -1,5 +1,5 @@
 """Small builders for courier and fleet tests: a depot, a few sites, a van, a tour with stops and
-sorted items, made directly with the models (no planning needed)."""
+sorted items, made directly with the models (no planning needed). The rows come from tests.builders."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import base64
 import io
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date
 
 from PIL import Image, ImageDraw
 from sqlalchemy import select
@@ -18,7 +18,6 @@ from mailroom.models import (
     ItemStatus,
     MailItem,
     OrgUnit,
-    Role,
     Site,
     Tour,
     TourStatus,
@@ -27,25 +26,21 @@ from mailroom.models import (
     Vehicle,
 )
 from mailroom.services.clock import local_today
+from tests.builders import PASSWORD, add_item, add_user, add_van, depot, schools
 
-PASSWORD = "richtig-geheim-123"
-_HASH: dict[str, str] = {}
-
-
-def password_hash() -> str:
-    """One real hash of PASSWORD for all test users (hashing is slow on purpose)."""
-    if not _HASH:
-        from werkzeug.security import generate_password_hash
-
-        _HASH["value"] = generate_password_hash(PASSWORD)
-    return _HASH["value"]
-
-
-def add_user(username: str, role: Role = Role.COURIER) -> User:
-    user = User(username=username, full_name=username.title(), password_hash=password_hash(), role=role)
-    db.session.add(user)
-    db.session.flush()
-    return user
+# PASSWORD and add_user are imported from here by the courier and fleet tests.
+__all__ = [
+    "PASSWORD",
+    "World",
+    "add_user",
+    "make_item",
+    "make_tour",
+    "make_world",
+    "new_action_id",
+    "signature_data_url",
+    "signature_png",
+    "stop_items",
+]
 
 
 @dataclass
@@ -75,64 +70,17 @@ def signature_data_url(**kwargs) -> str:
 
 
 def make_world(*, sites: int = 3, users: tuple[str, ...] = ("bote", "botin")) -> World:
-    depot = db.session.scalar(select(Site).where(Site.is_depot))
-    if depot is None:
-        depot = Site(
-            code="DEPOT", name="Zentrale Poststelle", is_depot=True, lat=53.14, lon=8.21, street="Industriestr. 1"
-        )
-        db.session.add(depot)
-    made = []
-    units = []
-    tag = uuid.uuid4().hex[:4].upper()
-    for n in range(sites):
-        site = Site(
-            code=f"S{n + 1}-{tag}",
-            name=f"Schule {n + 1}",
-            street=f"Schulweg {n + 1}",
-            postcode="26122",
-            phone=f"0441 235-20{n:02d}",
-            lat=53.14 + 0.01 * (n + 1),
-            lon=8.21 + 0.01 * (n + 1),
-            opens=time(7, 30),
-            closes=time(16, 0),
-        )
-        db.session.add(site)
-        made.append(site)
-        db.session.flush()
-        unit = OrgUnit(
-            name=f"Sekretariat {n + 1}", short_name=f"SEK{n + 1}-{tag}", cost_centre=f"{20000 + n}", site=site
-        )
-        db.session.add(unit)
-        units.append(unit)
-    van = Vehicle(code=f"E{uuid.uuid4().hex[:4]}", name="E-Transporter 1", plate="OL-PS 101E", kwh_per_100km=24)
-    db.session.add(van)
-    db.session.flush()
-    world = World(depot=depot, sites=made, units=units, van=van)
+    the_depot = depot()
+    made, units = schools(sites)
+    world = World(depot=the_depot, sites=made, units=units, van=add_van())
     for username in users:
         world.couriers[username] = add_user(username)
     db.session.commit()
     return world
 
 
-_counter = {"n": 0}
-
-
 def make_item(unit: OrgUnit, *, kind: ItemKind = ItemKind.BRIEF, status: ItemStatus = ItemStatus.SORTED) -> MailItem:
-    _counter["n"] += 1
-    n = _counter["n"]
-    registered = ItemKind(kind).is_registered
-    code = f"RR{10_000_000 + n}5DE" if registered else f"T-{n:05d}-{uuid.uuid4().hex[:4].upper()}"
-    item = MailItem(
-        code=code,
-        carrier_code=code if registered else None,
-        incoming_number=f"E-2026-{uuid.uuid4().hex[:8]}",
-        kind=kind,
-        status=status,
-        org_unit_id=unit.id,
-        site_id=unit.site_id,
-    )
-    db.session.add(item)
-    return item
+    return add_item(unit, kind=kind, status=status)
 
 
 def make_tour(
@@ -142,11 +90,13 @@ def make_tour(
     day: date | None = None,
     items_per_stop: tuple[tuple[ItemKind, ...], ...] = ((ItemKind.BRIEF, ItemKind.EINSCHREIBEN_UEBERGABE),),
     planned_km: float = 21.5,
+    van: Vehicle | None = None,
 ) -> Tour:
-    """A planned tour over the world's sites; stop n gets the item kinds in items_per_stop[n] (last repeats)."""
+    """A planned tour over the world's sites (by the world's van unless `van`: one tour per van and day);
+    stop n gets the item kinds in items_per_stop[n] (last repeats)."""
     tour = Tour(
         service_date=day or local_today(),
-        vehicle_id=world.van.id,
+        vehicle_id=(van or world.van).id,
         driver_id=driver.id if driver else None,
         status=TourStatus.PLANNED,
         planned_km=planned_km,

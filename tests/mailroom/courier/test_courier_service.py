@@ -25,7 +25,8 @@ from mailroom.models import (
     TourStatus,
 )
 from mailroom.services import courier, storage
-from mailroom.services.clock import now_utc
+from mailroom.services.clock import local_today, now_utc
+from tests.builders import add_van
 from tests.mailroom.courier.builders import (
     add_user,
     make_tour,
@@ -256,7 +257,7 @@ def test_finished_tour_refuses_further_actions(world):
 def test_stop_rules(world):
     bote = world.couriers["bote"]
     tour = make_tour(world, bote)
-    other = make_tour(world, bote)
+    other = make_tour(world, bote, van=add_van("E-OTHER"))  # one tour per van and day
     stop = tour.stops[0]
     with pytest.raises(InvalidTransition, match="noch nicht begonnen"):
         courier.perform(bote, tour.id, "skip", {"client_action_id": new_action_id(), "reason": "zu"}, stop_id=stop.id)
@@ -312,7 +313,7 @@ def test_bad_start_input(world):
 
 def test_odometer_lower_than_last_reading_refuses_the_start(world):
     bote = world.couriers["bote"]
-    first = make_tour(world, bote)
+    first = make_tour(world, bote, day=local_today() - timedelta(days=1))  # one tour per van and day
     _start(bote, first, km=12_410)
     courier.perform(bote, first.id, "end", {"client_action_id": new_action_id(), "km": 12_430, "soc": 70})
     db.session.commit()

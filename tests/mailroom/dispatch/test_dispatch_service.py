@@ -490,7 +490,7 @@ def test_courier_boxes_on_board_count_against_the_capacity_when_replanning(demo_
     tour = pickup.tour
 
     def capacity() -> int:
-        return dispatch._current_state(tour, MONDAY, 10 * 60, None, None).vehicle.capacity
+        return dispatch.remaining_capacity(tour, now=_local(MONDAY, 10))
 
     before = capacity()
     for stop in sorted(tour.stops, key=lambda s: s.position):

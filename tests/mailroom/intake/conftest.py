@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from mailroom.extensions import db
 from mailroom.models import EventKind, MailEvent, MailItem, OrgUnit, Role, Site, User
 from mailroom.services import custody, intake
-from mailroom.services.auth import create_user
+from tests.builders import add_user, town
 from tests.conftest import TEST_PASSWORD
 
 
@@ -33,7 +33,7 @@ class Intake:
         return self.clients[username]
 
     def user(self, username: str, role: Role) -> User:
-        user = create_user(username, TEST_PASSWORD, role, username.title())
+        user = add_user(username, role)
         db.session.commit()
         return user
 
@@ -72,28 +72,9 @@ class Intake:
 
 
 def _seed(app: Flask) -> Intake:
-    sites = {
-        "DEPOT": Site(code="DEPOT", name="Zentrale Poststelle", is_depot=True),
-        "RH": Site(code="RH", name="Rathaus", street="Markt 1"),
-        "SH": Site(code="SH", name="Stadthaus"),
-    }
-    db.session.add_all(sites.values())
-    db.session.flush()
-    units = {
-        "FD20": OrgUnit(
-            short_name="FD20",
-            name="Fachdienst Finanzen",
-            cost_centre="10100",
-            site_id=sites["RH"].id,
-            email="fd20@stadt-oldenburg.example",
-        ),
-        "FD32": OrgUnit(short_name="FD32", name="Bürger- und Ordnungsamt", cost_centre="10200", site_id=sites["SH"].id),
-        "FD99": OrgUnit(short_name="FD99", name="Aufgelöst", cost_centre="10300", site_id=sites["SH"].id, active=False),
-    }
-    db.session.add_all(units.values())
-    staff = create_user("post", TEST_PASSWORD, Role.MAILROOM, "Paula Post")
-    db.session.commit()
-    return Intake(app=app, staff=staff, sites=sites, units=units)
+    """The standard town of tests.builders."""
+    the_town = town()
+    return Intake(app=app, staff=the_town.staff, sites=the_town.sites, units=the_town.units)
 
 
 @pytest.fixture

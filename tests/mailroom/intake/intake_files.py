@@ -1,4 +1,4 @@
-"""Scan files made in the intake tests: barcodes drawn from their bar widths (no binary fixtures in git)."""
+"""Scan files made in the intake tests (no binary fixtures in git); barcode images come from tests.builders."""
 
 from __future__ import annotations
 
@@ -6,37 +6,11 @@ import io
 import struct
 import zlib
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
+from tests.builders import barcode_image, code128_widths
 
-def code128_widths(value: str) -> list[int]:
-    """Bar/space widths in modules, starting with a bar (reportlab's Code 128 encoder)."""
-    from reportlab.graphics.barcode.code128 import Code128
-
-    code = Code128(value)
-    code.validate()
-    code.encode()
-    code.decompose()
-    return ["AaBbCcDd".index(ch) // 2 + 1 for ch in code.decomposed]
-
-
-def barcode_image(*values: str, fmt: str = "PNG", module: int = 3, height: int = 90) -> bytes:
-    """An envelope-like image with one Code 128 per value, stacked, with quiet zones."""
-    widths = [code128_widths(v) for v in values]
-    width = max(sum(w) for w in widths) * module + 80
-    image = Image.new("L", (width, (height + 50) * len(values) + 40), 255)
-    draw = ImageDraw.Draw(image)
-    y = 30
-    for bars in widths:
-        x = 40
-        for i, w in enumerate(bars):
-            if i % 2 == 0:
-                draw.rectangle([x, y, x + w * module - 1, y + height], fill=0)
-            x += w * module
-        y += height + 50
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format=fmt)
-    return buffer.getvalue()
+__all__ = ["barcode_image", "blank_image", "code128_widths", "png_bomb"]
 
 
 def blank_image(fmt: str = "PNG", size: tuple[int, int] = (400, 300)) -> bytes:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from labels import codes as carrier_codes
 from mailroom.extensions import db
 from mailroom.models import EventKind, ItemStatus, MailEvent, MailItem
-from mailroom.services import carrier_codes
 
 S10 = carrier_codes.make_s10("RR", 11112222)
 

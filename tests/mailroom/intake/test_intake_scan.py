@@ -6,10 +6,12 @@ import threading
 
 from sqlalchemy import select
 
+from labels import codes as carrier_codes
 from mailroom.extensions import db
 from mailroom.models import EventKind, IncomingCounter, ItemStatus, MailEvent, MailItem
-from mailroom.services import carrier_codes, intake
+from mailroom.services import intake
 from mailroom.services.clock import local_today
+from tests.builders import FD20_EMAIL
 
 S10 = carrier_codes.make_s10("RR", 12345678)  # RR123456785DE
 S10_BAD = S10[:10] + str((int(S10[10]) + 1) % 10) + "DE"
@@ -37,6 +39,17 @@ def test_scan_logs_a_new_item_with_its_receipt_stamp(wdb):
     second = wdb.scan(carrier_codes.make_identcode(12345678901))
     assert second.get_json()["item"]["incoming_number"] == f"E-{YEAR}-000002"
     assert second.get_json()["format"] == "dhl_identcode"
+
+
+def test_ups_and_dhl_jjd_codes_are_recognised_at_the_scan_station(w):
+    ups = carrier_codes.make_ups("999AA1", "01", 2345678)  # 1Z999AA10123456784
+    for code, fmt in ((ups, "ups"), ("JJD0099999999", "dhl_parcel"), ("JJD014600003159481522", "dhl_parcel")):
+        data = w.scan(code.lower()).get_json()
+        assert (data["created"], data["format"], data["level"]) == (True, fmt, "ok"), data
+        item = db.session.scalar(select(MailItem).where(MailItem.code == code))
+        assert item is not None and item.carrier_format == fmt
+    wrong = w.scan(ups[:17] + str((int(ups[17]) + 1) % 10)).get_json()
+    assert wrong["format"] == "ups" and wrong["level"] == "warn" and "Prüfziffer ungültig" in wrong["message"]
 
 
 def test_a_code_scanned_again_shows_the_item_instead_of_a_duplicate(wdb):
@@ -268,7 +281,7 @@ def test_registered_item_notifies_its_org_unit(w):
         client.post(f"/intake/items/{item_id}/details", json={"kind": "einschreiben_uebergabe"})
         assert received == []  # no org unit yet
         data = client.post(f"/intake/items/{item_id}/details", json={"org_unit": "FD20"}).get_json()
-        assert len(received) == 1 and received[0]["To"] == "fd20@stadt-oldenburg.example"
+        assert len(received) == 1 and received[0]["To"] == FD20_EMAIL
         kinds = [e.kind for e in db.session.scalars(select(MailEvent).where(MailEvent.item_id == item_id))]
         assert kinds == ["received", "details", "details", "notified"]
         assert data["item"]["delivery_date"] == local_today().isoformat()

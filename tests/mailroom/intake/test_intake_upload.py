@@ -7,9 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from labels import codes as carrier_codes
 from mailroom.extensions import db
 from mailroom.models import MailItem
-from mailroom.services import carrier_codes, intake, storage
+from mailroom.services import intake, storage
 from tests.mailroom.intake.intake_files import barcode_image, blank_image, png_bomb
 
 S10 = carrier_codes.make_s10("RR", 87654321)

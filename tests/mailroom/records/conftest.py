@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 
 from mailroom.extensions import db
 from mailroom.models import EventKind, ItemKind, MailItem, OrgUnit, Role, Site
-from mailroom.services.auth import create_user
 from mailroom.services.clock import now_utc
 from mailroom.services.custody import record_event
+from tests.builders import add_user, town
 from tests.conftest import TEST_PASSWORD
 
 _numbers = itertools.count(1)
@@ -54,7 +54,7 @@ class World:
         return OwnUserClient(self.app, self.app.response_class, use_cookies=True)
 
     def user(self, username: str, role: Role):
-        user = create_user(username, TEST_PASSWORD, role, username.title())
+        user = add_user(username, role)
         db.session.commit()
         return user
 
@@ -91,16 +91,9 @@ class World:
 
 
 def build_world(app: Flask) -> World:
-    site = Site(code="RH", name="Rathaus", street="Markt 1", postcode="26122", lat=53.14, lon=8.21)
-    db.session.add(site)
-    db.session.flush()
-    unit = OrgUnit(
-        name="Fachdienst Finanzen", short_name="FD20", cost_centre="10500", site=site, email="fd20@example.org"
-    )
-    db.session.add(unit)
-    staff = create_user("post", TEST_PASSWORD, Role.MAILROOM, "Paula Post")
-    db.session.commit()
-    return World(app=app, site=site, unit=unit, staff=staff)
+    """The records tests' world: the standard town (tests.builders), seen from the Rathaus and FD20."""
+    the_town = town()
+    return World(app=app, site=the_town.sites["RH"], unit=the_town.units["FD20"], staff=the_town.staff)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from mailroom.models import EventKind, ItemKind
 from mailroom.services.clock import LOCAL_TZ
 from mailroom.services.custody import record_event
 from mailroom.services.notify import expected_delivery, notify_registered_item
+from tests.builders import FD20_EMAIL
 
 
 class Inbox:
@@ -63,7 +64,7 @@ def test_pzu_notification_reaches_the_org_unit(world, smtp):
     assert notify_registered_item(item) is True
     (envelope,) = smtp.envelopes
     assert envelope.mail_from == "poststelle@example.org"
-    assert envelope.rcpt_tos == ["fd20@example.org"]
+    assert envelope.rcpt_tos == [FD20_EMAIL]
     message = _received(envelope)
     assert message["Subject"] == f"PZU eingegangen: {item.incoming_number} (RR123456785DE)"
     body = message.get_content()

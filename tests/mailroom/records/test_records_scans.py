@@ -296,3 +296,32 @@ def test_service_rejects_bad_upload_before_storing(world):
         )
     db.session.rollback()
     assert stored_files(world.app) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("brief.png", image_bytes("PNG") + pdf_bytes(), "Daten eines anderen Formats"),
+        ("brief.pdf", b"<html><script>x</script></html>\n" + pdf_bytes(), "Daten eines anderen Formats"),
+        ("../../brief.png", image_bytes("PNG"), "Pfadangabe"),
+        ("/etc/brief.png", image_bytes("PNG"), "Pfadangabe"),
+    ],
+    ids=["png-with-pdf", "html-before-pdf", "dot-dot", "absolute"],
+)
+def test_polyglots_and_path_names_are_refused_for_content_scans(world, name, content, words):
+    item = world.item()
+    response = _upload(world.client(), item, [(name, content)])
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    assert words in response.get_data(as_text=True)
+    assert _scan_count() == 0
+    assert stored_files(world.app) == []
+
+
+def test_frames_over_the_request_pixel_budget_are_refused_for_content_scans(world):
+    world.app.config["UPLOAD_REQUEST_PIXELS"] = 150_000
+    item = world.item()
+    files = [("eins.png", image_bytes("PNG", (300, 300), text=1)), ("zwei.png", image_bytes("PNG", (300, 300), text=2))]
+    response = _upload(world.client(), item, files)
+    assert response.status_code == 422
+    assert "„zwei.png“" in response.get_data(as_text=True) and "Bildpunkte" in response.get_data(as_text=True)
+    assert _scan_count() == 0

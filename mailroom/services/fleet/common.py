@@ -1,0 +1,84 @@
+"""Small pieces every part of the fleet service uses: settings, German numbers, labels."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel.numbers import format_decimal
+from flask import current_app
+
+from mailroom.models import ReadingKind, TripPurpose
+from mailroom.services import dates
+from mailroom.services.clock import LOCAL_TZ
+from mailroom.services.formatting import format_km, format_number  # noqa: F401 (re-exported)
+
+KIND_LABELS = {
+    ReadingKind.TOUR_START: "Tourbeginn",
+    ReadingKind.TOUR_END: "Tourende",
+    ReadingKind.MANUAL: "Kilometerstand",
+    ReadingKind.TRIP: "Fahrt",
+    ReadingKind.CORRECTION: "Korrektur",
+}
+
+MONTH_NAMES = [
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+]
+
+
+def kind_label(kind: str) -> str:
+    try:
+        return KIND_LABELS[ReadingKind(kind)]
+    except ValueError:
+        return kind
+
+
+def purpose_label(purpose: str) -> str:
+    try:
+        return TripPurpose(purpose).label
+    except ValueError:
+        return purpose or ""
+
+
+def setting(name: str) -> float:
+    """A fleet setting from the app config (defaults in mailroom/config.py)."""
+    return float(current_app.config[name])
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(LOCAL_TZ).date()
+
+
+def local_text(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).strftime("%d.%m.%Y %H:%M")
+
+
+def month_label(first: date) -> str:
+    return f"{MONTH_NAMES[first.month - 1]} {first.year}"
+
+
+def euro(cents: int | None) -> str:
+    """Cents as German euros, exact: 123456 -> "1.234,56"."""
+    if cents is None:
+        return ""
+    return format_decimal(Decimal(cents) / 100, format="#,##0.00", locale="de_DE")
+
+
+def parse_day(value: str | None) -> date:
+    """A day from a form or the command line, with a German message (the shared dates module)."""
+    return dates.parse_day(value)
+
+
+def optional_day(value: str | None) -> date | None:
+    return dates.parse_optional_day(value)

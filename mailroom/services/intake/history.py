@@ -1,0 +1,154 @@
+"""An item's history (the custody chain) and the JSON the pages and the API show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from mailroom.extensions import db
+from mailroom.models import (
+    EventKind,
+    HandoverProof,
+    ItemKind,
+    ItemStatus,
+    MailEvent,
+    MailItem,
+    Site,
+    User,
+)
+from mailroom.models.mail import ITEM_KIND_LABELS, ITEM_STATUS_LABELS
+from mailroom.services.intake.common import FIELD_LABELS, PERSONAL_FIELDS, local_time
+from mailroom.services.intake.lookups import org_unit_label
+
+# --- history and JSON ----------------------------------------------------------------------------------
+
+
+@dataclass
+class HistoryRow:
+    event: MailEvent
+    at: datetime
+    label: str
+    status_label: str | None
+    who: str
+    where: str
+    receiver: str | None
+    signed: bool
+    note: str | None
+    details: list[str] = field(default_factory=list)
+
+
+def history(item: MailItem) -> list[HistoryRow]:
+    """The item's custody log with names (who, where, receiver), oldest first; three queries."""
+    events = list(
+        db.session.scalars(
+            select(MailEvent)
+            .where(MailEvent.item_id == item.id)
+            .options(selectinload(MailEvent.proof))
+            .order_by(MailEvent.at, MailEvent.id)
+        )
+    )
+    user_ids = {e.user_id for e in events if e.user_id}
+    site_ids = {e.site_id for e in events if e.site_id}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+    sites = {s.id: s for s in db.session.scalars(select(Site).where(Site.id.in_(site_ids)))} if site_ids else {}
+    rows = []
+    for event in events:
+        kind = EventKind(event.kind)
+        site = sites.get(event.site_id)
+        if site is not None:
+            where = f"{site.name} ({site.code})"
+        elif kind == EventKind.RECEIVED:
+            where = "Zentrale Poststelle"
+        else:
+            where = ""
+        if event.tour_id:
+            where = f"{where}, Tour {event.tour_id}" if where else f"Tour {event.tour_id}"
+        user = users.get(event.user_id)
+        proof: HandoverProof | None = event.proof
+        status_label = None
+        if event.to_status and event.from_status != event.to_status:
+            status_label = ITEM_STATUS_LABELS.get(ItemStatus(event.to_status))
+        rows.append(
+            HistoryRow(
+                event=event,
+                at=event.at,
+                label=kind.label,
+                status_label=status_label,
+                who=user.display_name if user else "",
+                where=where,
+                receiver=proof.receiver_name if proof else None,
+                signed=bool(proof and proof.signature_sha256),
+                note=event.note,
+                details=_detail_lines(event),
+            )
+        )
+    return rows
+
+
+def _detail_lines(event: MailEvent) -> list[str]:
+    data = event.data or {}
+    if EventKind(event.kind) != EventKind.DETAILS:
+        return []
+    lines = []
+    for name in data.get("changed", []):
+        label = FIELD_LABELS.get(name, name)
+        if name in PERSONAL_FIELDS or name not in data:
+            lines.append(label)
+        elif name == "kind":
+            lines.append(f"{label}: {ITEM_KIND_LABELS[ItemKind(data[name])] if data[name] else '–'}")
+        elif name == "confidential":
+            lines.append(f"{label}: {'ja' if data[name] else 'nein'}")
+        elif name == "delivery_date" and data[name]:
+            lines.append(f"{label}: {date.fromisoformat(data[name]):%d.%m.%Y}")
+        else:
+            lines.append(f"{label}: {data[name] or '–'}")
+    return lines
+
+
+def item_to_json(item: MailItem) -> dict:
+    unit = item.org_unit
+    return {
+        "id": item.id,
+        "code": item.code,
+        "carrier_code": item.carrier_code,
+        "carrier_format": item.carrier_format,
+        "check_digit_valid": item.check_digit_valid,
+        "incoming_number": item.incoming_number,
+        "received_at": item.received_at.isoformat() if item.received_at else None,
+        "received_local": local_time(item.received_at).strftime("%d.%m.%Y %H:%M:%S") if item.received_at else None,
+        "kind": item.kind,
+        "kind_label": ITEM_KIND_LABELS[ItemKind(item.kind)] if item.kind else None,
+        "status": item.status,
+        "status_label": ITEM_STATUS_LABELS[ItemStatus(item.status)],
+        "org_unit": org_unit_label(unit) if unit else None,
+        "org_unit_short": unit.short_name if unit else None,
+        "site_code": unit.site.code if unit and unit.site else None,
+        "confidential": bool(item.confidential),
+        "registered": item.is_registered,
+        "needs_details": item.needs_details,
+        "file_number": item.file_number,
+        "delivery_date": item.delivery_date.isoformat() if item.delivery_date else None,
+    }
+
+
+def event_to_json(row: HistoryRow) -> dict:
+    event = row.event
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "label": row.label,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "at": event.at.isoformat(),
+        "recorded_at": event.recorded_at.isoformat() if event.recorded_at else None,
+        "user": row.who or None,
+        "where": row.where or None,
+        "tour_id": event.tour_id,
+        "note": event.note,
+        "receiver_name": row.receiver,
+        "signed": row.signed,
+        "details": row.details,
+    }

@@ -1,0 +1,55 @@
+"""The receipt stamp: the next running incoming number of the year (see the package docstring)."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from mailroom.extensions import db
+from mailroom.models import (
+    IncomingCounter,
+)
+
+# --- receipt stamp -------------------------------------------------------------------------------
+
+
+def _counter_insert(year: int):
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database {dialect}")
+    table = IncomingCounter.__table__
+    return insert(table).values(year=year, last_number=0).on_conflict_do_nothing(index_elements=[table.c.year])
+
+
+def next_incoming_number(year: int) -> int:
+    """The next running number of `year` (1, 2, ...), safe under concurrent requests."""
+    table = IncomingCounter.__table__
+    bump = (
+        update(table)
+        .where(table.c.year == year)
+        .values(last_number=table.c.last_number + 1)
+        .returning(table.c.last_number)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Its own short transaction on a second connection: the counter row is locked only while the
+        # number is taken, not while the rest of the scan-in (and its commit) runs. A request that fails
+        # afterwards leaves its number unused (a gap), never a number given twice.
+        with db.engine.begin() as connection:
+            number = connection.execute(bump).scalar_one_or_none()
+            if number is None:
+                connection.execute(_counter_insert(year))
+                number = connection.execute(bump).scalar_one()
+        return number
+    # SQLite has one writer at a time anyway: a second connection would wait for this transaction's own lock.
+    number = db.session.execute(bump).scalar_one_or_none()
+    if number is None:
+        db.session.execute(_counter_insert(year))
+        number = db.session.execute(bump).scalar_one()
+    return number
+
+
+def format_incoming_number(year: int, number: int) -> str:
+    return f"E-{year}-{number:06d}"

@@ -1,0 +1,1 @@
+"""Operations pages: the e-mail outbox with its status."""
