@@ -808,8 +808,9 @@ def plan_tours(
     """Plan the day's tours. Every must-visit stop is served, or listed in `Plan.unserved` with its reason.
 
     Search: OR-Tools builds a start (cheapest insertion or the previous day's tours, then guided local
-    search for a fifth of the time, at least 1 s if the limit allows), a ruin-and-recreate loop (`routes.lns`: SISR with simulated annealing,
-    insertion checks for every constraint) improves it, and OR-Tools polishes every new best plan.
+    search for a fifth of the time, at least 1 s if the limit allows), a ruin-and-recreate loop
+    (`routes.lns`: SISR with simulated annealing, insertion checks for every constraint) improves it,
+    and OR-Tools polishes every new best plan.
     `workers` searches (default: one per core, at most 2; one for fewer than 10 stops or under 2 s) run in
     parallel processes with seeds `seed`, `seed + 1`, ...; the cheapest plan wins.
 

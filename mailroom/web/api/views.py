@@ -20,7 +20,16 @@ from mailroom.services import custody, intake
 from mailroom.web.access import public
 from mailroom.web.api.errors import ERROR_DESCRIPTIONS, translate_validation_error
 from mailroom.web.api.operations import api_operation, check_json_body
-from mailroom.web.api.schemas import Error, ItemWithEvents, LogResult, NewEvent, NewItem, ScanResult, ScanUpload, StepResult
+from mailroom.web.api.schemas import (
+    Error,
+    ItemWithEvents,
+    LogResult,
+    NewEvent,
+    NewItem,
+    ScanResult,
+    ScanUpload,
+    StepResult,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # token auth, no cookies

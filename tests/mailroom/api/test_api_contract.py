@@ -234,7 +234,9 @@ def test_repeated_steps_at_once_record_one_event(api_server):
     key = str(uuid.uuid4())
     responses = _at_once(
         SCANNERS,
-        lambda _i: _post(api_server, f"/items/{code}/events", json={"kind": "sorted"}, headers={"Idempotency-Key": key}),
+        lambda _i: _post(
+            api_server, f"/items/{code}/events", json={"kind": "sorted"}, headers={"Idempotency-Key": key}
+        ),
     )
     assert [r.status_code for r in responses] == [201] * SCANNERS
     assert _count(MailEvent) == events_before + 1
