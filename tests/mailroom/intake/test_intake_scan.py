@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from labels import codes as carrier_codes
 from mailroom.extensions import db
-from mailroom.models import EventKind, IncomingCounter, ItemStatus, MailEvent, MailItem
+from mailroom.models import EventKind, IncomingCounter, ItemKind, ItemStatus, MailEvent, MailItem
 from mailroom.services import intake
 from mailroom.services.clock import local_today
 from tests.builders import FD20_EMAIL
@@ -240,7 +240,9 @@ def test_bad_details_change_nothing(w):
         assert text in response.get_json()["error"]["message"], body
     item = db.session.get(MailItem, item_id)
     db.session.refresh(item)
-    assert item.kind is None and item.org_unit_id is None and item.file_number is None
+    # A recognised S10 code is registered from the scan on; bad details leave it as it was.
+    assert item.kind == ItemKind.EINSCHREIBEN_UEBERGABE
+    assert item.org_unit_id is None and item.file_number is None
     assert w.count_events() == 1
 
 
@@ -278,12 +280,14 @@ def test_registered_item_notifies_its_org_unit(w):
         w.app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
         item_id = w.scan(S10).get_json()["item"]["id"]
         client = w.client()
-        client.post(f"/intake/items/{item_id}/details", json={"kind": "einschreiben_uebergabe"})
+        # the S10 code made it registered already: choosing the same kind changes nothing
+        same = client.post(f"/intake/items/{item_id}/details", json={"kind": "einschreiben_uebergabe"}).get_json()
+        assert same["changed"] is False
         assert received == []  # no org unit yet
         data = client.post(f"/intake/items/{item_id}/details", json={"org_unit": "FD20"}).get_json()
         assert len(received) == 1 and received[0]["To"] == FD20_EMAIL
         kinds = [e.kind for e in db.session.scalars(select(MailEvent).where(MailEvent.item_id == item_id))]
-        assert kinds == ["received", "details", "details", "notified"]
+        assert kinds == ["received", "details", "notified"]
         assert data["item"]["delivery_date"] == local_today().isoformat()
         client.post(f"/intake/items/{item_id}/details", json={"kind": "pzu"})
         assert len(received) == 1  # not twice
