@@ -79,11 +79,15 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
-def check_json_body() -> None:
+def check_json_body():
     """Blueprint before_request: a JSON body must be small, shallow and well-formed before anything
     parses it; the parsed body is cached on the request for the validation that follows."""
     if request.method not in ("POST", "PUT", "PATCH") or request.endpoint == "api.scans":
-        return
+        return None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        # Who asks comes before what is asked: without a token the answer is 401, whatever the body.
+        return api_error(401, "unauthorized", "API-Schlüssel fehlt (Authorization: Bearer …).")
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise BadBody("Der Anfragetext fehlt: erwartet wird ein JSON-Objekt (auch {} genügt).", code="no_body")
@@ -103,6 +107,7 @@ def check_json_body() -> None:
     if not isinstance(body, dict):
         raise ValidationFailed("Erwartet wird ein JSON-Objekt ({…}) im Anfragetext.", code="not_an_object")
     request.get_json()  # parse once more through Flask: cached for the validation
+    return None
 
 
 def _authenticate(allowed: frozenset[Role]):

@@ -35,7 +35,7 @@ def sort_items(site_codes: list[str], kind: ItemKind = ItemKind.BRIEF) -> list[M
         site = db.session.scalar(select(Site).where(Site.code == code))
         item = MailItem(
             code=f"W-{code}-{kind}",
-            incoming_number=f"E-2026-W-{code}-{kind}",
+            incoming_number=f"E-{code}-{kind[:4]}",
             kind=kind,
             status=ItemStatus.SORTED,
             site_id=site.id,
