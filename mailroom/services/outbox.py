@@ -40,7 +40,10 @@ def _insert(values: dict):
     else:
         from sqlalchemy.dialects.sqlite import insert
     table = OutboxMessage.__table__
-    return insert(table).values(**values).on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+    # RETURNING tells whether a row was written: psycopg reports no rowcount for ON CONFLICT DO NOTHING.
+    return (
+        insert(table).values(**values).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]).returning(table.c.id)
+    )
 
 
 def item_dedupe_key(item: MailItem) -> str:
@@ -80,7 +83,7 @@ def queue_item_notification(item: MailItem) -> bool:
             }
         )
     )
-    if result.rowcount != 1:
+    if result.scalar_one_or_none() is None:
         return False
     from mailroom import worker
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mailroom.extensions import db
-from mailroom.models import EventKind, MailEvent, MailItem, OrgUnit, OutboxMessage, OutboxStatus, Role, Site
+from mailroom.models import EventKind, MailEvent, MailItem, OrgUnit, OutboxMessage, OutboxStatus, Role, Site, User
 from mailroom.services import intake, outbox
 from mailroom.services.auth import create_user
 from tests.conftest import TEST_PASSWORD
@@ -75,7 +75,7 @@ def test_smtp_down_during_scan_in_stores_the_item_and_mails_later(app, desk, smt
 
 def test_a_rolled_back_scan_leaves_no_mail_behind(app, desk, smtp_server):
     smtp_server.start()
-    user = db.session.scalar(select(intake.User).where(intake.User.username == "post"))
+    user = db.session.scalar(select(User).where(User.username == "post"))
     result = intake.log_item(S10, user=user, kind="pzu", org_unit="FD20")
     assert result.notified is True
     db.session.rollback()  # e.g. the commit failed
