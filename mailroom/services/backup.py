@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from mailroom.errors import DomainError, ValidationFailed
@@ -118,15 +118,29 @@ def _snapshot_sqlite(target: Path) -> None:
         source.close()
 
 
-def _snapshot_postgres(target: Path) -> None:
+def _snapshot_postgres(target: Path) -> dict[str, int]:
+    """pg_dump reads the snapshot that a repeatable-read transaction of ours exports, so the row counts
+    of the manifest are those of the dump itself, while the app keeps writing."""
     url, env = _libpq(db.engine.url)
-    command = ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--file", str(target), url]
-    try:
-        subprocess.run(command, env=env, check=True, capture_output=True, timeout=PG_TIMEOUT_S)  # noqa: S603
-    except FileNotFoundError as exc:
-        raise BackupError("pg_dump fehlt: bitte das Paket postgresql-client installieren.") from exc
-    except subprocess.CalledProcessError as exc:
-        raise BackupError(f"pg_dump ist fehlgeschlagen: {exc.stderr.decode(errors='replace')[:300]}") from exc
+    existing = set(inspect(db.engine).get_table_names())
+    with db.engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection, connection.begin():
+        snapshot_id = connection.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+        counts = {
+            table.name: connection.scalar(select(func.count()).select_from(table)) or 0
+            for table in db.metadata.sorted_tables
+            if table.name in existing
+        }
+        command = [
+            "pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot_id}",
+            "--file", str(target), url,
+        ]  # fmt: skip
+        try:
+            subprocess.run(command, env=env, check=True, capture_output=True, timeout=PG_TIMEOUT_S)  # noqa: S603
+        except FileNotFoundError as exc:
+            raise BackupError("pg_dump fehlt: bitte das Paket postgresql-client installieren.") from exc
+        except subprocess.CalledProcessError as exc:
+            raise BackupError(f"pg_dump ist fehlgeschlagen: {exc.stderr.decode(errors='replace')[:300]}") from exc
+    return counts
 
 
 def create_backup(path: str | os.PathLike) -> BackupSummary:
@@ -144,8 +158,7 @@ def create_backup(path: str | os.PathLike) -> BackupSummary:
             _snapshot_sqlite(snapshot)
             summary.tables = _sqlite_counts(snapshot)
         else:
-            _snapshot_postgres(snapshot)
-            summary.tables = table_counts()  # close to the snapshot; informative only
+            summary.tables = _snapshot_postgres(snapshot)
         db.session.rollback()
         root = _scan_root()
         files = _scan_files()
