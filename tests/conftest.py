@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -313,6 +314,9 @@ def phone_page(browser):
         locale="de-DE", timezone_id="Europe/Berlin", viewport={"width": 390, "height": 844}, bypass_csp=True,
         is_mobile=True, has_touch=True, device_scale_factor=2,
     )  # fmt: skip
+    # The phone's clock starts where the live server's does: the times it stamps on offline actions
+    # are then on the server's (pinned) day.
+    context.clock.install(time=datetime.fromisoformat(LIVE_CLOCK_NOW))
     page = context.new_page()
     page.set_default_timeout(15000)
     yield page
