@@ -27,8 +27,9 @@ from mailroom.errors import ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import ContentScan, HandoverProof, MailItem, PurgeLog, User
 from mailroom.services import storage
-from mailroom.services.clock import now_utc
+from mailroom.services.clock import local_zone, now_utc
 from mailroom.services.intake import MEDIA_SUFFIXES, UPLOAD_STORAGE_KIND
+from mailroom.services.outgoing.tracked import erase_recipients
 
 CATEGORIES = ("content_scans", "recipient_data", "signatures", "login_data")
 CATEGORY_LABELS = {
@@ -179,6 +180,13 @@ def apply_purge(plan: PurgePlan) -> list[StoredFile]:
         for name in PERSONAL_ITEM_FIELDS:
             setattr(item, name, None)
         item.personal_data_purged_at = now
+    # Outgoing mail keeps its postage and numbers for the reports; its recipients go by the same period.
+    erased = erase_recipients(plan.cutoffs["recipient_data"].astimezone(local_zone()).date())
+    if erased:
+        db.session.add(
+            PurgeLog(at=now, category="recipient_data", object_type="outgoing_recipients", object_id=0,
+                     detail=f"{erased} Empfänger im Postausgang gelöscht")
+        )  # fmt: skip
 
     proofs = _load(HandoverProof, by_category["signatures"])
     signature_hashes = {proof.signature_sha256 for proof in proofs if proof.signature_sha256}

@@ -113,6 +113,18 @@ def missing_for_planning() -> list[str]:
     return [item.detail for item in checklist() if not item.done]
 
 
+def planning_blockers() -> list[str]:
+    """The gaps that make every plan impossible (German): no depot with coordinates, no site, no van.
+
+    Sites without coordinates do not block here: only the day's own stops matter, and the plan names
+    those itself (code `missing_coordinates`).
+    """
+    items = [_depot_item(), _vans_item()]
+    if not _count(select(func.count(Site.id)).where(Site.active, Site.is_depot.is_(False))):
+        items.insert(1, _sites_item())
+    return [item.detail for item in items if not item.done]
+
+
 def next_steps_text() -> str:
     """What `mailroom init` prints for an installation without demo data."""
     missing = missing_for_planning()

@@ -42,7 +42,7 @@ from mailroom.services.dispatch.day import (
     tours_of,
     usable_range_km,
 )
-from mailroom.services.dispatch.runs import default_return_by, latest_run, running_run
+from mailroom.services.dispatch.runs import default_return_by, latest_run, missing_master_data, running_run
 
 
 @dataclass
@@ -72,6 +72,7 @@ class DayPage:
     holiday: str | None
     shift_hours: tuple[str, str]
     on_earlier_tours: dict[date, int]
+    setup_missing: list[str]
 
     def as_context(self) -> dict[str, Any]:
         """The page's fields as template variables."""
@@ -85,6 +86,7 @@ def day_page(day: date) -> DayPage:
     stops = day_stops(day)
     run = latest_run(day)
     return DayPage(
+        setup_missing=missing_master_data(),
         day=day,
         day_label=day_label(day),
         vehicles=vehicles,

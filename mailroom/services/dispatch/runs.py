@@ -34,7 +34,7 @@ from mailroom.models import (
     User,
     Vehicle,
 )
-from mailroom.services import clock, workdays
+from mailroom.services import clock, setup, workdays
 from mailroom.services.dispatch.day import (
     DayStop,
     available_vehicles,
@@ -110,8 +110,16 @@ def _check_replaceable(day: date) -> list[Tour]:
     return tours
 
 
+def missing_master_data() -> list[str]:
+    """The set-up steps without which no tour can be planned (German); org units, couriers, templates may wait."""
+    return setup.planning_blockers()
+
+
 def check_plannable(day: date) -> tuple[list[DayStop], list[Vehicle], StopTemplate | None]:
     """What a plan of `day` would use; raises a German PlanningFailed when it cannot be planned."""
+    missing = missing_master_data()
+    if missing:
+        raise PlanningFailed("Noch nicht eingerichtet: " + " ".join(missing), code="setup_incomplete")
     templates = templates_for(day)
     stops = day_stops(day)
     if not stops:

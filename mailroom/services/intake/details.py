@@ -71,6 +71,10 @@ def set_details(item: MailItem, changes: dict, *, user: User | None) -> MailEven
         new["delivery_date"] = _date(changes["delivery_date"])
     if "confidential" in changes:
         new["confidential"] = _bool(changes["confidential"])
+    unit_after = new.get("org_unit", item.org_unit)
+    if unit_after is not None and unit_after.do_not_open:
+        # Mail for a unit that receives it unopened stays confidential, whatever the form says.
+        new["confidential"] = True
 
     changed: dict = {}
     for name, value in new.items():

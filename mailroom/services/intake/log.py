@@ -136,7 +136,8 @@ def log_item(
         received_at=received,
         received_by_id=user.id if user else None,
         received_via=via if text else "manual",
-        confidential=bool(confidential),
+        # A unit whose mail goes on unopened (staff council, equal-opportunities officer) makes it confidential.
+        confidential=bool(confidential) or bool(unit is not None and unit.do_not_open),
         kind=kind,
     )
     if info is None:

@@ -15,8 +15,7 @@ ERROR_DESCRIPTIONS = {
     401: "Token missing, invalid or revoked (code unauthorized).",
     403: "The token's user may not do this (code forbidden).",
     404: "Unknown code, site or org unit.",
-    409: "The step is not possible in the item's status, or a request with the same Idempotency-Key is "
-    "still running.",
+    409: "The step is not possible in the item's status, or a request with the same Idempotency-Key is still running.",
     413: "Request or file too large.",
     415: "The request body is not JSON (Content-Type: application/json).",
     422: "Invalid input: wrong type, unknown field, text too long, control characters, unreadable file, "

@@ -188,9 +188,7 @@ def test_a_key_reused_for_another_request_is_refused(api_server):
 def test_the_same_key_eight_times_at_once_creates_one_item(api_server):
     key = str(uuid.uuid4())
     body = {"kind": "brief", "org_unit": "FD20", "remarks": "Eilt"}
-    responses = _at_once(
-        SCANNERS, lambda _i: _post(api_server, "/items", json=body, headers={"Idempotency-Key": key})
-    )
+    responses = _at_once(SCANNERS, lambda _i: _post(api_server, "/items", json=body, headers={"Idempotency-Key": key}))
     assert [r.status_code for r in responses] == [201] * SCANNERS, [r.text[:200] for r in responses]
     assert len({r.json()["item"]["id"] for r in responses}) == 1
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == SCANNERS - 1

@@ -364,3 +364,18 @@ def test_the_same_code_scanned_at_the_same_moment_is_logged_once(wdb):
     assert errors == []
     assert sorted(statuses) == [200, 200, 200, 201]
     assert wdb.count_items() == 1
+
+
+def test_mail_for_a_do_not_open_unit_is_confidential_when_scanned_or_assigned(w):
+    w.units["FD20"].do_not_open = True
+    db.session.commit()
+    scanned = w.scan(S10, org_unit="FD20").get_json()
+    assert db.session.get(MailItem, scanned["item"]["id"]).confidential is True
+
+    later = intake.log_item(carrier_codes.make_s10("RR", 22222222), user=w.staff).item
+    assert later.confidential is False
+    intake.set_details(later, {"org_unit": "FD20", "confidential": False}, user=w.staff)
+    assert later.confidential is True
+
+    other = w.item(carrier_codes.make_s10("RR", 33333333), unit=next(u for u in w.units if u != "FD20"))
+    assert other.confidential is False
