@@ -37,6 +37,7 @@ MEDIA_SUFFIXES = {"image/jpeg": ".jpg", "image/png": ".png", "image/tiff": ".tif
 DEFAULT_UPLOAD_MAX_FILES = 50
 
 OK, WARN, ERROR = "ok", "warn", "error"
+INFO = "info"  # nothing went wrong and nothing changed (e.g. an item already in its box): neutral, not red
 
 
 UploadTooLarge = upload_checks.UploadTooLarge  # 413: a file over the byte limit

@@ -19,7 +19,7 @@ from mailroom.models import (
     User,
 )
 from mailroom.services import custody
-from mailroom.services.intake.common import NOTE_MAX, OK, WARN
+from mailroom.services.intake.common import INFO, NOTE_MAX, OK, WARN
 from mailroom.services.intake.history import item_to_json
 from mailroom.services.intake.lookups import get_item_by_code, resolve_site
 
@@ -53,7 +53,7 @@ def sort_scanned(value: str | None, *, user: User | None) -> SortResult:
     if status == ItemStatus.SORTED and item.site is not None:
         box = carrier_codes.make_box_code(item.site.code)
         return SortResult(
-            item, item.site, box, WARN, f"{item.incoming_number} liegt bereits im Fach {box}.", moved=False
+            item, item.site, box, INFO, f"{item.incoming_number} liegt bereits im Fach {box}.", moved=False
         )
     custody.sort_item(item, user=user)
     site = item.site

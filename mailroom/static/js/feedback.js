@@ -1,5 +1,6 @@
 // Shared by the scan station and the sorting page: audible feedback and JSON requests with the CSRF token.
-// window.MailroomFeedback = { beep(level), postJson(url, body) }; level is "ok", "warn" or "error".
+// window.MailroomFeedback = { beep(level), postJson(url, body) }; level is "ok", "info" (nothing changed, not
+// an error), "warn" or "error".
 (function () {
   "use strict";
   var audio = null;
@@ -26,7 +27,7 @@
         audio = new Ctx();
       }
       if (audio.state === "suspended") audio.resume();
-      if (level === "ok") tone(1320, 0, 0.08);
+      if (level === "ok" || level === "info") tone(1320, 0, 0.08);
       else if (level === "warn") { tone(660, 0, 0.12); tone(660, 0.18, 0.12); }
       else tone(220, 0, 0.45);
     } catch (e) { /* no sound available: the colours still tell */ }

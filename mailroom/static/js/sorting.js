@@ -70,8 +70,11 @@
         say(data.level, data.message);
         logLine(data.message, data.level);
       }).catch(function (err) {
+        // Never leave the previous box on the large display after a failed scan: it invites the wrong box.
+        showBoxLarge("–", "Fehler: diese Sendung in kein Fach legen", "error");
         say("error", err.message);
-        logLine(code + ": " + err.message, "error");
+        // The message names the code already (e.g. "Keine Sendung mit dem Code „X“"); otherwise prefix it.
+        logLine(err.message.indexOf(code) === -1 ? code + ": " + err.message : err.message, "error");
       });
     });
   }
@@ -83,7 +86,10 @@
       target.value = "";
       note.value = "";
       input.focus();
-    }).catch(function (err) { say("error", err.message); });
+    }).catch(function (err) {
+      showBoxLarge("–", "Fehler: nichts umsortiert", "error");
+      say("error", err.message);
+    });
   }
 
   input.addEventListener("keydown", function (e) {
