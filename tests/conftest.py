@@ -201,14 +201,17 @@ def login(client):
 
 
 class LiveServer:
+    """The app served on a real socket in a thread. Werkzeug's threaded server, because its `shutdown()` stops
+    the loop before the socket closes (closing waitress under its running select loop raised EBADF)."""
+
     def __init__(self, app, host: str, port: int) -> None:
-        from waitress.server import create_server
+        from werkzeug.serving import make_server
 
         self.app = app
         self.host, self.port = host, port
         self.url = f"http://{host}:{port}"
-        self._server = create_server(app, host=host, port=port, threads=4)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._server = make_server(host, port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -222,7 +225,9 @@ class LiveServer:
         raise RuntimeError("live server did not start")
 
     def stop(self) -> None:
-        self._server.close()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
 
 
 # The browser tests' day: a working day (Tuesday, no holiday), 07:30 in Oldenburg, whatever the calendar says.
