@@ -11,11 +11,11 @@ from flask_login import current_user
 from mailroom.errors import DomainError, ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import Role
-from mailroom.models.outgoing import ProductKind, TrackedItem
+from mailroom.models.outgoing import OutgoingParcel, ProductKind, TrackedItem
 from mailroom.services.clock import local_today
 from mailroom.services.dates import parse_day
 from mailroom.services.lookup import get_or_404
-from mailroom.services.outgoing import budgets, exports, franking, importer, pickups, tracked
+from mailroom.services.outgoing import address_labels, budgets, exports, franking, importer, pickups, tracked
 from mailroom.services.outgoing.catalogue import EINSCHREIBEN_VARIANTS, Catalogue, format_eur
 from mailroom.services.outgoing.units import CostCentres
 from mailroom.web.access import roles_required
@@ -190,6 +190,7 @@ def _tracked_page(day: date, *, status: int = 200, form: dict | None = None, err
             form=form or {},
             form_error=error,
             which=which,
+            erased=tracked.ERASED,
             eur=format_eur,
         ),
         status,
@@ -281,6 +282,28 @@ def record_served(item_id: int):
     if from_overdue:
         return redirect(url_for("outgoing.overdue"))
     return redirect(url_for("outgoing.tracked_items", day=item.posting_date.isoformat()))
+
+
+def _file_part(text: str, fallback: str) -> str:
+    return "".join(c for c in text if c.isalnum() or c == "-") or fallback
+
+
+@bp.route("/tracked/<int:item_id>/label.pdf")
+@roles_required(Role.MAILROOM)
+def tracked_label(item_id: int):
+    """The address label (62 mm roll) of one Einschreiben or PZU."""
+    item = get_or_404(TrackedItem, item_id, "Sendung nicht gefunden.")
+    pdf = address_labels.tracked_item_label_pdf(item)
+    return pdf_response(pdf, f"etikett-{_file_part(item.code or item.file_number, str(item.id))}.pdf")
+
+
+@bp.route("/parcels/<int:parcel_id>/label.pdf")
+@roles_required(Role.MAILROOM)
+def parcel_label(parcel_id: int):
+    """The address label (62 mm roll) of one parcel."""
+    parcel = get_or_404(OutgoingParcel, parcel_id, "Paket nicht gefunden.")
+    pdf = address_labels.parcel_label_pdf(parcel)
+    return pdf_response(pdf, f"etikett-{_file_part(parcel.tracking_number, str(parcel.id))}.pdf")
 
 
 def _overdue_page(*, status: int = 200, error: str | None = None):
