@@ -111,3 +111,4 @@ class DefaultConfig:
     FLEET_INCOMPLETE_DAYS = 7  # tours without an end reading after this many days are listed
     FLEET_RANGE_TOURS = 20  # measured consumption: the last N tours of the same season ...
     FLEET_RANGE_MIN_TOURS = 5  # ... at least this many, else the rated range counts
+    FLEET_RANGE_MIN_KM = 150  # ... and at least this many km on them (a few short tours say too little)

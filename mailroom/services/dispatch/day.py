@@ -260,7 +260,17 @@ def winter_factor(vehicle: Vehicle, day: date) -> float:
 
 
 def usable_range_km(vehicle: Vehicle, day: date) -> float:
-    return vehicle.battery_range_km * winter_factor(vehicle, day) * (1.0 - vehicle.safety_reserve)
+    """The km the planner may use on `day`: from the van's measured consumption on recent tours of the same
+    season, else rated range x winter factor; less the safety reserve (the fleet service decides)."""
+    from mailroom.services.fleet.vans import planning_range_km
+
+    return planning_range_km(vehicle, day)
+
+
+def full_range_km(vehicle: Vehicle, day: date) -> float:
+    """The km on a full battery the planner assumes on `day` (before the safety reserve)."""
+    reserve = 1.0 - vehicle.safety_reserve
+    return usable_range_km(vehicle, day) / reserve if reserve > 0 else 0.0
 
 
 def couriers() -> list[User]:

@@ -18,7 +18,7 @@ from mailroom.errors import PlanningFailed
 from mailroom.models import Site, StopStatus, TourStop, Vehicle
 from mailroom.services import clock
 from mailroom.services.dates import hhmm_minutes
-from mailroom.services.dispatch.day import DayStop, depot_site, setting, winter_factor
+from mailroom.services.dispatch.day import DayStop, depot_site, full_range_km, setting
 
 Location = tuple[str, float, float]  # (id, lat, lon)
 
@@ -81,8 +81,9 @@ def routes_vehicle(vehicle: Vehicle, day: date, **overrides: Any) -> routes.Vehi
     values: dict[str, Any] = {
         "id": vehicle.code,
         "capacity": vehicle.capacity_boxes,
-        "battery_range_km": vehicle.battery_range_km,
-        "winter_factor": winter_factor(vehicle, day),
+        # the season's range (measured from recent tours, else rated x winter factor): the factor is in it
+        "battery_range_km": full_range_km(vehicle, day),
+        "winter_factor": 1.0,
         "safety_reserve": vehicle.safety_reserve,
         "speed_kmh": vehicle.speed_kmh,
         "shift_start_min": hhmm_minutes(setting("DISPATCH_SHIFT_START")),

@@ -1,9 +1,13 @@
 """Vans as the fleet manager keeps them: workshop periods, commissioning date, and the range the planner
 assumes, measured from recent tours of the same season.
 
-For the planner (the lead wires these into dispatch):
+For the planner (dispatch calls these):
 - `vehicle_available_on(vehicle, day)`: in service that day (active, commissioned, no workshop period).
-- `planning_range_km(vehicle, day)`: usable km on one charge that day.
+- `planning_range_km(vehicle, day)`: usable km on one charge that day. Measured: the battery kWh used (state of
+  charge at start and end x battery size) per km over the last FLEET_RANGE_TOURS complete tours of the same season
+  (winter months DISPATCH_WINTER_MONTHS, or the rest) within two years before the day; with fewer than
+  FLEET_RANGE_MIN_TOURS tours or FLEET_RANGE_MIN_KM km among them, rated range x the season's factor. Both less
+  the van's safety reserve. `dispatch.usable_range_km` and the optimiser's vans use it.
 """
 
 from __future__ import annotations
@@ -126,7 +130,8 @@ def range_figures(vehicle: Vehicle, day: date) -> RangeFigures:
     )
     kwh = soc_points / 100.0 * vehicle.battery_kwh
     reserve = 1.0 - vehicle.safety_reserve
-    if count >= setting("FLEET_RANGE_MIN_TOURS") and km > 0 and kwh > 0:
+    enough = count >= setting("FLEET_RANGE_MIN_TOURS") and km >= setting("FLEET_RANGE_MIN_KM")
+    if enough and km > 0 and kwh > 0:
         per_100 = kwh / km * 100.0
         measured = vehicle.battery_kwh / per_100 * 100.0
         return RangeFigures(
