@@ -6,8 +6,9 @@ For the planner (dispatch calls these):
 - `planning_range_km(vehicle, day)`: usable km on one charge that day. Measured: the battery kWh used (state of
   charge at start and end x battery size) per km over the last FLEET_RANGE_TOURS complete tours of the same season
   (winter months DISPATCH_WINTER_MONTHS, or the rest) within two years before the day; with fewer than
-  FLEET_RANGE_MIN_TOURS tours or FLEET_RANGE_MIN_KM km among them, rated range x the season's factor. Both less
-  the van's safety reserve. `dispatch.usable_range_km` and the optimiser's vans use it.
+  FLEET_RANGE_MIN_TOURS tours or FLEET_RANGE_MIN_KM km among them, rated range x the season's factor. Never more
+  than the rated range (a measurement from whole-percent states of charge may flatter); less the safety reserve.
+  `dispatch.usable_range_km` and the optimiser's vans use it.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ class RangeFigures:
     planning_km: float  # what the planner uses: measured when enough tours, else rated (both less reserve)
     tours_measured: int
     winter: bool
+    capped: bool = False  # measured more than the rated range: the planner stays within the rating
 
 
 def range_figures(vehicle: Vehicle, day: date) -> RangeFigures:
@@ -134,13 +136,15 @@ def range_figures(vehicle: Vehicle, day: date) -> RangeFigures:
     if enough and km > 0 and kwh > 0:
         per_100 = kwh / km * 100.0
         measured = vehicle.battery_kwh / per_100 * 100.0
+        usable = min(measured, vehicle.battery_range_km)  # never more than the rated (summer) range
         return RangeFigures(
             rated_km=round(rated, 1),
             measured_kwh_per_100km=round(per_100, 1),
             measured_km=round(measured, 1),
-            planning_km=round(measured * reserve, 1),
+            planning_km=round(usable * reserve, 1),
             tours_measured=count,
             winter=winter,
+            capped=measured > vehicle.battery_range_km,
         )
     return RangeFigures(
         rated_km=round(rated, 1),
