@@ -48,7 +48,7 @@ def init_app(app: Flask) -> None:
     from mailroom.web.courier.views import bp as courier_bp
     from mailroom.web.dispatch.views import bp as dispatch_bp
     from mailroom.web.fleet.views import bp as fleet_bp
-    from mailroom.web.intake import records  # noqa: F401  (adds its views to the intake blueprint)
+    from mailroom.web.intake import proofs, records  # noqa: F401  (add their views to the intake blueprint)
     from mailroom.web.intake.views import bp as intake_bp
     from mailroom.web.main.views import bp as main_bp
     from mailroom.web.ops.views import bp as ops_bp
