@@ -51,7 +51,7 @@ venv-test: .stamp-venv-test
 # --- the two commands -------------------------------------------------------------------------
 run: sysdeps venv
 	$(BIN)/mailroom init --demo
-	$(BIN)/mailroom serve --host $(HOST) --port $(PORT)
+	$(BIN)/mailroom serve --with-worker --host $(HOST) --port $(PORT)
 
 test: sysdeps-test venv-test
 	$(BIN)/ruff check .

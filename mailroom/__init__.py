@@ -36,17 +36,25 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from mailroom import cli, extensions, web
     from mailroom.models import User
+    from mailroom.services import audit  # noqa: F401  (its flush listener writes the audit log)
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(Path(__file__).parent / "migrations"))
     extensions.csrf.init_app(app)
     extensions.login_manager.init_app(app)
+    extensions.limiter.init_app(app)
+    _configure_https(app)
 
     @extensions.login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        if not user_id.isdigit():
+    def load_user(session_id: str) -> User | None:
+        # "id:version" (User.get_id); a session of a deactivated user or of an older version has ended.
+        user_id, _, version = session_id.partition(":")
+        if not user_id.isdigit() or not version.isdigit():
             return None
-        return extensions.db.session.get(User, int(user_id))
+        user = extensions.db.session.get(User, int(user_id))
+        if user is None or not user.active or (user.session_version or 1) != int(version):
+            return None
+        return user
 
     web.init_app(app)
     cli.init_app(app)
@@ -54,6 +62,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     worker.init_app(app)
     return app
+
+
+def _configure_https(app: Flask) -> None:
+    """Behind a reverse proxy: trust its forwarded headers; over HTTPS: Secure cookies (HSTS in web)."""
+    hops = int(app.config.get("PROXY_FIX_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    if app.config.get("HTTPS"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
 
 
 def _configure_database(app: Flask) -> None:

@@ -22,14 +22,27 @@ class DefaultConfig:
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False  # set True behind HTTPS
     REMEMBER_COOKIE_HTTPONLY = True
     PERMANENT_SESSION_LIFETIME = 12 * 3600
     WTF_CSRF_TIME_LIMIT = 12 * 3600
+    # Served over HTTPS (behind a reverse proxy): cookies are Secure and HSTS is sent.
+    HTTPS = False
+    HSTS_MAX_AGE = 365 * 24 * 3600
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (werkzeug's ProxyFix);
+    # 0: none, the client address is the socket's. Set it behind a proxy, or every client shares its address.
+    PROXY_FIX_HOPS = 0
 
-    # Login throttling: after this many failures the account waits LOGIN_LOCK_SECONDS.
+    # Login throttling (Flask-Limiter): LOGIN_MAX_FAILURES failed logins per account and client address in
+    # LOGIN_LOCK_SECONDS, and LOGIN_ATTEMPTS_PER_ADDRESS logins from one address in all. Never a lock of the
+    # account itself, so that nobody can lock a known user out by failing logins from elsewhere.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_SECONDS = 300
+    LOGIN_ATTEMPTS_PER_ADDRESS = "30 per minute"
+    # Where Flask-Limiter counts: memory (one server process, the default) or redis://... for several.
+    RATELIMIT_STORAGE_URI = "memory://"
+
+    # Scan station: a wrong scan can be undone (custody event "Fehlscan storniert") this long after it was logged.
+    INTAKE_VOID_MINUTES = 10
 
     # Uploads: bounded in bytes and pixels.
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # one request (also waitress's max_request_body_size in `mailroom serve`)

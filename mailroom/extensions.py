@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -30,3 +32,5 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Bitte melden Sie sich an."
 login_manager.login_message_category = "info"
+# No default limits: only the login form is throttled (mailroom.web.auth.views).
+limiter = Limiter(key_func=get_remote_address)

@@ -53,6 +53,14 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.active
 
+    def get_id(self) -> str:
+        """Flask-Login's session id: "id:version", so that a raised version ends the sessions made before."""
+        return f"{self.id}:{self.session_version or 1}"
+
+    def end_sessions(self) -> None:
+        """Every session of this user ends at its next request (deactivation, password change or reset)."""
+        self.session_version = (self.session_version or 1) + 1
+
     def has_role(self, *roles: Role | str) -> bool:
         return self.role in roles
 

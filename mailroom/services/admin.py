@@ -22,6 +22,8 @@ def list_users() -> list[User]:
 def set_user_active(user: User, active: bool, *, acting: User) -> None:
     if user.id == acting.id and not active:
         raise ValidationFailed("Sie können Ihr eigenes Konto nicht deaktivieren.")
+    if user.active and not active:
+        user.end_sessions()
     user.active = active
 
 
@@ -43,6 +45,7 @@ def reset_password(user: User, password: str) -> None:
     user.password_hash = generate_password_hash(password)
     user.failed_logins = 0
     user.locked_until = None
+    user.end_sessions()
 
 
 def update_van_workshop(

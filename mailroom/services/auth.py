@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -19,11 +17,6 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 class LoginFailed(DomainError):
     code = "login_failed"
     status = 401
-
-
-class LoginLocked(DomainError):
-    code = "login_locked"
-    status = 429
 
 
 def create_user(username: str, password: str, role: Role | str, full_name: str = "") -> User:
@@ -44,21 +37,17 @@ def create_user(username: str, password: str, role: Role | str, full_name: str =
     return user
 
 
-def authenticate(username: str, password: str, *, max_failures: int, lock_seconds: int) -> User:
-    """Return the user for correct credentials; count failures and lock the account for a while
-    after `max_failures` in a row. The caller commits in every case (failures must be stored)."""
+def authenticate(username: str, password: str) -> User:
+    """Return the user for correct credentials; count failures (shown to admins). Throttling is by account
+    and client address in the login view, never a lock of the account: nobody can lock a user out.
+    The caller commits in every case (failures must be stored)."""
     user = db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
     now = utcnow()
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         raise LoginFailed("Benutzername oder Passwort ist falsch.")
-    if user.locked_until and user.locked_until > now:
-        raise LoginLocked("Zu viele Fehlversuche. Bitte warten Sie einige Minuten und versuchen Sie es erneut.")
     if not check_password_hash(user.password_hash, password):
         user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(seconds=lock_seconds)
-            user.failed_logins = 0
         raise LoginFailed("Benutzername oder Passwort ist falsch.")
     if not user.active:
         raise LoginFailed("Dieses Konto ist deaktiviert.")

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
@@ -58,6 +59,8 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(bp)
 
     app.before_request(enforce_declared_access)
+    app.before_request(_audit_actor)
+    app.teardown_request(_audit_actor_reset)
     from mailroom.web.api import idempotency as idempotency_web
 
     idempotency_web.init_app(app)  # Idempotency-Key on every POST of signed-in users (the API claims its own)
@@ -90,11 +93,30 @@ def content_security_policy(tile_url: str | None) -> str:
     )
 
 
+def _audit_actor() -> None:
+    from flask_login import current_user
+
+    from mailroom.services import audit
+
+    if current_user.is_authenticated:
+        audit.act_as(current_user.id, current_user.username)
+    else:
+        audit.act_as(None, "nicht angemeldet")
+
+
+def _audit_actor_reset(_exc) -> None:
+    from mailroom.services import audit
+
+    audit.act_as(*audit.CLI_ACTOR)  # the thread may next run a command or a test, not this user
+
+
 def _security_headers(response):
     response.headers.setdefault("Content-Security-Policy", current_app.config["_CSP"])
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.config.get("HTTPS"):
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={current_app.config['HSTS_MAX_AGE']}")
     return response
 
 
@@ -123,6 +145,8 @@ def _register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         text = GERMAN_ERRORS.get(status, (exc.name, exc.description or ""))[1]
         code = (exc.name or "error").lower().replace(" ", "_")
+        if isinstance(exc, RateLimitExceeded):
+            text, code = exc.description, "rate_limited"  # the limit's own German message
         if status == 400 and "CSRF" in (exc.description or ""):
             text = "Das Formular ist abgelaufen oder ungültig (CSRF). Bitte laden Sie die Seite neu."
             code = "csrf_failed"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from mailroom.extensions import db
@@ -242,3 +243,27 @@ def test_checklist_is_gone_when_set_up(client, demo, login):
     login("admin", demo["admin"])
     assert "setup-checklist" not in client.get("/").get_data(as_text=True)
     assert "Einrichtung: vollständig" in client.get("/admin/").get_data(as_text=True)
+
+
+def test_admin_changes_are_written_to_the_audit_log_that_cannot_be_edited(app, client, make_user, login):
+    from mailroom.models import AppendOnlyViolation, AuditEntry
+
+    make_user("admin", "admin")
+    c = login("admin")
+    user = make_user("post")
+    response = c.post(f"/admin/users/{user.id}/password", data={"password": "ein-neues-passwort"})
+    assert response.status_code == 302
+    entries = list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+    created = [e for e in entries if e.subject == "Benutzer post" and e.action == "angelegt"]
+    assert created and created[0].actor_name == "Kommandozeile"  # made by the test's service call
+    assert created[0].details["password_hash"] == "(gesetzt)" and "ein-neues" not in str(created[0].details)
+    changed = [e for e in entries if e.subject == "Benutzer post" and e.action == "geändert"]
+    assert changed and changed[-1].actor_name == "admin"
+    assert changed[-1].details == {"password_hash": "(geändert)"}
+    page = c.get("/admin/audit").get_data(as_text=True)
+    assert "Benutzer post" in page and "Änderungsprotokoll" in page
+    assert login("post", "ein-neues-passwort", app.test_client()).get("/admin/audit").status_code == 403
+    entries[0].note = "vertuscht"
+    with pytest.raises(AppendOnlyViolation):
+        db.session.flush()
+    db.session.rollback()

@@ -31,15 +31,61 @@ def test_wrong_password_and_unknown_user_get_the_same_german_message(client, mak
     assert client.get("/").status_code == 302
 
 
-def test_login_is_throttled_after_repeated_failures(app, client, make_user):
-    user = make_user("post")
+def test_login_is_throttled_by_account_and_address_without_locking_the_account(app, client, make_user):
+    make_user("post")
+    make_user("botin")
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
-        client.post("/login", data={"username": "post", "password": "falsch-falsch"})
+        assert client.post("/login", data={"username": "post", "password": "falsch-falsch"}).status_code == 401
     response = client.post("/login", data={"username": "post", "password": TEST_PASSWORD})
     assert response.status_code == 429
     assert "Zu viele Fehlversuche" in response.get_data(as_text=True)
-    db.session.refresh(user)
-    assert user.locked_until is not None
+    # Another account from the same address, and the same account from elsewhere, still log in:
+    # failing logins cannot lock a known user out.
+    assert client.post("/login", data={"username": "botin", "password": TEST_PASSWORD}).status_code == 302
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "10.1.2.3"
+    assert elsewhere.post("/login", data={"username": "post", "password": TEST_PASSWORD}).status_code == 302
+
+
+def test_one_address_is_throttled_over_all_accounts(app, client, make_user):
+    app.config["LOGIN_ATTEMPTS_PER_ADDRESS"] = "4 per minute"
+    make_user("post")
+    for name in ("a", "b", "c", "d"):
+        assert client.post("/login", data={"username": name, "password": "falsch-falsch"}).status_code == 401
+    assert client.post("/login", data={"username": "post", "password": TEST_PASSWORD}).status_code == 429
+
+
+def test_sessions_end_on_deactivation_and_password_reset(app, make_user, login):
+    admin = make_user("admin", "admin")
+    user = make_user("post")
+    for change in ("deactivate", "reset"):
+        session = login("post", target_client=app.test_client())
+        assert session.get("/").status_code == 200
+        if change == "deactivate":
+            from mailroom.services.admin import set_user_active
+
+            set_user_active(user, False, acting=admin)
+            db.session.commit()
+            assert session.get("/").status_code == 302  # back to the login page
+            set_user_active(user, True, acting=admin)
+        else:
+            from mailroom.services.admin import reset_password
+
+            reset_password(user, "ein-neues-passwort")
+            db.session.commit()
+            assert session.get("/").status_code == 302
+            assert login("post", "ein-neues-passwort", target_client=app.test_client()).get("/").status_code == 200
+        db.session.commit()
+
+
+def test_logout_clears_the_offline_copy_and_https_sends_hsts(app, client, make_user, login):
+    make_user("post")
+    login("post")
+    response = client.post("/logout")
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    app.config["HTTPS"] = True
+    assert client.get("/login").headers["Strict-Transport-Security"].startswith("max-age=")
 
 
 def test_password_is_stored_hashed(make_user):

@@ -6,13 +6,13 @@ Nothing with history is deleted here: sites, org units, vans, users and template
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 from wtforms.fields import SelectChoice
 
 from mailroom.errors import DomainError
 from mailroom.models import OrgUnit, Role, Site, StopTemplate, User, Vehicle
 from mailroom.services import admin as admin_service
-from mailroom.services import geocoding, setup
+from mailroom.services import audit, geocoding, setup
 from mailroom.services.auth import create_user
 from mailroom.services.lookup import get_or_404
 from mailroom.services.masterdata import org_units as unit_service
@@ -107,6 +107,8 @@ def user_password(user_id: int):
             lambda: admin_service.reset_password(user, form.password.data), f"Passwort für {user.username} gesetzt."
         )
         if ok:
+            if user.id == current_user.id:
+                login_user(user)  # the reset ended every session of the user, this one is renewed
             return redirect(url_for("admin.users"))
     return render_template("admin/password.html", user=user, form=form)
 
@@ -405,6 +407,13 @@ def template_active(template_id: int):
 
 
 # --- scanner keys ------------------------------------------------------------------------------------
+
+
+@bp.route("/audit")
+@roles_required(Role.ADMIN)
+def audit_log():
+    """Who changed users, keys, tariffs, budgets and master data: read only, newest first."""
+    return render_template("admin/audit.html", entries=audit.entries())
 
 
 @bp.route("/tokens", methods=["GET", "POST"])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
-from mailroom.extensions import db
+from mailroom.extensions import db, limiter
 from mailroom.services import auth as auth_service
 from mailroom.web.access import ALL_ROLES, public, roles_required
 from mailroom.web.auth.forms import LoginForm
@@ -25,8 +26,29 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+TOO_MANY_FAILURES = "Zu viele Fehlversuche. Bitte warten Sie einige Minuten und versuchen Sie es erneut."
+
+
+def _failures_limit() -> str:
+    return f"{current_app.config['LOGIN_MAX_FAILURES']} per {current_app.config['LOGIN_LOCK_SECONDS']} seconds"
+
+
+def _address_and_account() -> str:
+    return f"{get_remote_address()}|{(request.form.get('username') or '').strip().lower()}"
+
+
+def _login_failed(response) -> bool:
+    return response.status_code != 302  # a successful login redirects
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(
+    _failures_limit, key_func=_address_and_account, methods=["POST"], deduct_when=_login_failed,
+    error_message=TOO_MANY_FAILURES,
+)  # fmt: skip
+@limiter.limit(lambda: current_app.config["LOGIN_ATTEMPTS_PER_ADDRESS"], methods=["POST"],
+               error_message=TOO_MANY_FAILURES)  # fmt: skip
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -34,12 +56,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = auth_service.authenticate(
-                form.username.data,
-                form.password.data,
-                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-                lock_seconds=current_app.config["LOGIN_LOCK_SECONDS"],
-            )
+            user = auth_service.authenticate(form.username.data, form.password.data)
         except auth_service.DomainError as exc:
             db.session.commit()  # keep the failure count
             flash(exc.message, "error")
@@ -58,4 +75,7 @@ def login():
 def logout():
     logout_user()
     flash("Sie wurden abgemeldet.", "info")
-    return redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login"))
+    # The courier's offline copy of the tour (service worker cache) must not outlive the session.
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
