@@ -71,6 +71,7 @@ class ItemStatus(StrEnum):
     DELIVERED = "delivered"
     RETURNED = "returned"
     FORWARDED = "forwarded"
+    VOIDED = "voided"  # a wrong scan undone at the scan station (never deleted: its events stay)
 
     @property
     def label(self) -> str:
@@ -84,6 +85,7 @@ ITEM_STATUS_LABELS = {
     ItemStatus.DELIVERED: "Zugestellt",
     ItemStatus.RETURNED: "Zurückgesandt",
     ItemStatus.FORWARDED: "Weitergeleitet",
+    ItemStatus.VOIDED: "Storniert (Fehlscan)",
 }
 
 
@@ -99,6 +101,7 @@ class EventKind(StrEnum):
     SCAN_ATTACHED = "scan_attached"
     NOTIFIED = "notified"
     LABEL_PRINTED = "label_printed"
+    VOIDED = "voided"  # a wrong scan undone shortly after it was logged
 
     @property
     def label(self) -> str:
@@ -117,6 +120,7 @@ EVENT_KIND_LABELS = {
     EventKind.SCAN_ATTACHED: "Scan angehängt",
     EventKind.NOTIFIED: "Benachrichtigt",
     EventKind.LABEL_PRINTED: "Etikett gedruckt",
+    EventKind.VOIDED: "Fehlscan storniert",
 }
 
 

@@ -39,14 +39,17 @@ TRANSITIONS: dict[tuple[ItemStatus, EventKind], ItemStatus] = {
     (ItemStatus.SORTED, EventKind.RETURNED): ItemStatus.RETURNED,
     (ItemStatus.RECEIVED, EventKind.FORWARDED): ItemStatus.FORWARDED,
     (ItemStatus.SORTED, EventKind.FORWARDED): ItemStatus.FORWARDED,
+    # A wrong scan undone at the scan station shortly after (mailroom.services.intake.void_scan).
+    (ItemStatus.RECEIVED, EventKind.VOIDED): ItemStatus.VOIDED,
 }
 
-FINAL_STATUSES = frozenset({ItemStatus.DELIVERED, ItemStatus.RETURNED, ItemStatus.FORWARDED})
+FINAL_STATUSES = frozenset({ItemStatus.DELIVERED, ItemStatus.RETURNED, ItemStatus.FORWARDED, ItemStatus.VOIDED})
 
 _REFUSALS = {
     ItemStatus.DELIVERED: "Die Sendung {code} wurde bereits zugestellt.",
     ItemStatus.RETURNED: "Die Sendung {code} wurde bereits zurückgesandt.",
     ItemStatus.FORWARDED: "Die Sendung {code} wurde bereits weitergeleitet.",
+    ItemStatus.VOIDED: "Die Sendung {code} wurde als Fehlscan storniert.",
 }
 
 
@@ -110,6 +113,7 @@ STATUS_EVENTS = frozenset(
         EventKind.DELIVERED,
         EventKind.RETURNED,
         EventKind.FORWARDED,
+        EventKind.VOIDED,
     }
 )
 

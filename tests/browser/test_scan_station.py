@@ -51,7 +51,7 @@ def test_scan_station_logs_codes_without_reload(live_server, page):
 
     # kind and org unit in the row
     row = page.locator("#scan-rows tr", has=page.locator(f"code:text-is('{codes[0]}')"))
-    row.locator("select[name=kind]").select_option("einschreiben_uebergabe")
+    row.locator("select[name=kind]").select_option("einschreiben_einwurf")  # S10 RR: already "Übergabe"
     expect(row.locator(".hint")).to_contain_text("Gespeichert")
     org = row.locator("input[name=org_unit]")
     org.fill("FD20 – Fachdienst Finanzen")

@@ -46,9 +46,12 @@ from mailroom.services.intake.history import (
     item_to_json,
 )
 from mailroom.services.intake.log import (
+    DEFAULT_VOID_MINUTES,
     ScanResult,
     log_item,
     notify_if_registered,
+    void_scan,
+    void_seconds_left,
 )
 from mailroom.services.intake.lookups import (
     find_item,
@@ -90,6 +93,7 @@ __all__ = [
     "API_EVENT_KINDS",
     "CODE_MAX",
     "DEFAULT_UPLOAD_MAX_FILES",
+    "DEFAULT_VOID_MINUTES",
     "DETAIL_FIELDS",
     "ERROR",
     "FIELD_LABELS",
@@ -136,5 +140,7 @@ __all__ = [
     "return_item",
     "set_details",
     "sort_scanned",
+    "void_scan",
+    "void_seconds_left",
     "worklist",
 ]

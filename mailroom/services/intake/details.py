@@ -135,14 +135,15 @@ def worklist(limit: int = 300) -> list[MailItem]:
 
 
 def logged_today(limit: int = 50) -> list[MailItem]:
-    """The latest items logged today (for the scan station after a reload), newest first."""
+    """The latest items logged today (for the scan station after a reload), newest first; wrong scans undone
+    (voided) are left out."""
     from mailroom.services.clock import day_bounds_utc
 
     start, end = day_bounds_utc(local_today())
     return list(
         db.session.scalars(
             select(MailItem)
-            .where(MailItem.received_at >= start, MailItem.received_at < end)
+            .where(MailItem.received_at >= start, MailItem.received_at < end, MailItem.status != ItemStatus.VOIDED)
             .options(selectinload(MailItem.org_unit))
             .order_by(MailItem.received_at.desc(), MailItem.id.desc())
             .limit(limit)

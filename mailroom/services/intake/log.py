@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from labels import codes as carrier_codes
-from mailroom.errors import NotFound, ValidationFailed
+from mailroom.errors import InvalidTransition, NotFound, ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import (
     EventKind,
@@ -56,6 +56,7 @@ def _existing_message(item: MailItem) -> tuple[str, str]:
             ItemStatus.DELIVERED: "wurde bereits zugestellt",
             ItemStatus.RETURNED: "wurde bereits zurückgesandt",
             ItemStatus.FORWARDED: "wurde bereits weitergeleitet",
+            ItemStatus.VOIDED: "wurde als Fehlscan storniert",
         }[status]
         return WARN, f"Sendung {item.code} {done} ({item.incoming_number}). Es wurde nichts neu erfasst."
     received = local_time(item.received_at)
@@ -181,3 +182,42 @@ def notify_if_registered(item: MailItem, *, user: User | None) -> bool:
     from mailroom.services.outbox import queue_item_notification
 
     return queue_item_notification(item)
+
+
+DEFAULT_VOID_MINUTES = 10
+VOID_NOTE = "Fehlscan storniert"
+
+
+def void_seconds_left(item: MailItem, *, window_minutes: int = DEFAULT_VOID_MINUTES) -> int:
+    """How many seconds a wrong scan of `item` can still be undone (0: not any more, or not at all)."""
+    if ItemStatus(item.status) != ItemStatus.RECEIVED or item.received_via not in ("scan", "manual"):
+        return 0
+    left = timedelta(minutes=window_minutes) - (now_utc() - item.received_at)
+    return max(0, int(left.total_seconds()))
+
+
+def void_scan(item: MailItem, *, user: User | None, window_minutes: int = DEFAULT_VOID_MINUTES) -> None:
+    """Undo a wrong scan (a mistyped or misread code) shortly after it was logged: a VOIDED custody event
+    takes the item out of the work lists and counts; nothing is deleted. Only items still "received"
+    (not sorted, not on a tour) and logged at the scan station within `window_minutes`."""
+    status = ItemStatus(item.status)
+    if status == ItemStatus.VOIDED:
+        raise InvalidTransition(f"{item.incoming_number} ist bereits storniert.", code="already_voided")
+    if status != ItemStatus.RECEIVED:
+        raise InvalidTransition(
+            f"{item.incoming_number} ist bereits {status.label.lower()}: nur eine gerade erfasste Sendung "
+            "kann storniert werden.",
+            code="not_voidable",
+        )
+    if item.received_via not in ("scan", "manual"):
+        raise InvalidTransition(
+            f"{item.incoming_number} wurde nicht an der Scanstation erfasst und kann hier nicht storniert werden.",
+            code="not_voidable",
+        )
+    if now_utc() - item.received_at > timedelta(minutes=window_minutes):
+        raise InvalidTransition(
+            f"{item.incoming_number} wurde vor mehr als {window_minutes} Minuten erfasst: Stornieren ist nicht "
+            "mehr möglich. Bitte die Sendung zurücksenden oder die Angaben korrigieren.",
+            code="void_too_late",
+        )
+    custody.record_event(item, EventKind.VOIDED, user=user, note=VOID_NOTE, data={"code": item.code})

@@ -1,6 +1,9 @@
 // Scan station: a handheld scanner types a code and Enter; every Enter logs one item without a reload.
 // Requests are sent one after another (a queue), so fast scanning keeps its order. The scan field keeps
-// the focus; kind, org unit and the confidential flag are set in the row and saved at once.
+// the focus; kind, org unit and the confidential flag are set in the row. A kind chosen with the mouse is saved
+// at once; with the keyboard (arrow keys) it is saved when committed by Enter or on leaving the field, so
+// browsing the options neither saves each one nor throws the focus back. A wrong scan can be undone
+// ("Stornieren") for a short time (config.void_minutes): a custody event, never a deletion.
 // No dependencies, no build step.
 (function () {
   "use strict";
@@ -21,6 +24,11 @@
   var pending = 0;
   var rowsByCode = {};
   var count = parseInt(countEl ? countEl.textContent : "0", 10) || 0;
+  // The org unit field is as wide as the longest "FD20 – Fachdienst …" label, so no choice is cut off.
+  var orgSize = 20;
+  Array.prototype.forEach.call(document.querySelectorAll("#org-units option"), function (option) {
+    orgSize = Math.max(orgSize, Math.min(64, option.value.length + 1));
+  });
 
   function beep(level) {
     if (soundOn && !soundOn.checked) return;
@@ -48,12 +56,37 @@
   function setHint(tr, level, message) {
     var hint = tr.querySelector(".hint");
     hint.textContent = message;
-    tr.className = "intake-row level-" + level + (tr.dataset.confidential === "1" ? " is-confidential" : "");
+    tr.className = "intake-row level-" + level + (tr.dataset.confidential === "1" ? " is-confidential" : "") +
+      (tr.dataset.status === "voided" ? " is-voided" : "");
+  }
+  function setStatus(tr, item) {
+    var cell = tr.querySelector(".status");
+    cell.textContent = "";
+    cell.appendChild(el("span", { "class": "badge status-" + item.status }, item.status_label));
+  }
+  function setVoid(tr, item) {
+    var cell = tr.querySelector(".actions");
+    var button = cell.querySelector(".void-button");
+    if (tr.voidTimer) { clearTimeout(tr.voidTimer); tr.voidTimer = null; }
+    if (!item.void_seconds) {
+      if (button) cell.removeChild(button);
+      return;
+    }
+    if (!button) {
+      button = el("button", { type: "button", "class": "slim void-button",
+                              title: "Fehlscan stornieren (bleibt in der Historie)" }, "Stornieren");
+      button.addEventListener("click", function () { voidRow(tr); });
+      cell.appendChild(button);
+    }
+    tr.voidTimer = setTimeout(function () {
+      if (button.parentNode) button.parentNode.removeChild(button);
+    }, item.void_seconds * 1000);
   }
   function fillRow(tr, item, level, message) {
     tr.dataset.id = item.id;
     tr.dataset.code = item.code;
     tr.dataset.confidential = item.confidential ? "1" : "0";
+    tr.dataset.status = item.status;
     var first = tr.children[0];
     first.textContent = "";
     var link = el("a", { href: item.url }, item.incoming_number);
@@ -66,16 +99,23 @@
     if (item.check_digit_valid === false) codeCell.appendChild(el("span", { "class": "badge check-invalid" }, "Prüfziffer ungültig"));
     if (item.registered) codeCell.appendChild(el("span", { "class": "badge registered" }, "Einschreiben/PZU"));
     var select = tr.querySelector("select[name=kind]");
-    select.value = item.kind || "";
+    if (document.activeElement !== select || !tr.kindDirty) select.value = item.kind || "";
+    tr.savedKind = item.kind || "";
     var org = tr.querySelector("input[name=org_unit]");
     if (document.activeElement !== org) org.value = item.org_unit || "";
-    tr.querySelector("input[name=confidential]").checked = !!item.confidential;
+    var confidential = tr.querySelector("input[name=confidential]");
+    confidential.checked = !!item.confidential;
     if (item.status !== "received") {
       select.disabled = true;
       org.disabled = true;
     }
-    var text = message || (item.needs_details ? "Angaben fehlen" : item.status_label);
-    setHint(tr, level || (item.check_digit_valid === false ? "warn" : item.needs_details ? "todo" : "ok"), text);
+    if (item.status === "voided") confidential.disabled = true;
+    setStatus(tr, item);
+    setVoid(tr, item);
+    var text = message || (item.needs_details ? "Angaben fehlen" : "");
+    var fallback = item.status === "voided" ? "info" : item.check_digit_valid === false ? "warn" :
+      item.needs_details ? "todo" : "ok";
+    setHint(tr, level || fallback, text);
     if (config.label_url && item.carrier_format === "internal" && !tr.querySelector(".label-form")) {
       // Our own code: a label to stick on the item (PDF in a new tab).
       var form = el("form", { method: "post", action: config.label_url.replace("/0/", "/" + item.id + "/"),
@@ -97,6 +137,24 @@
       beep("error");
     });
   }
+  function voidRow(tr) {
+    var id = tr.dataset.id;
+    if (!id) return;
+    var number = tr.children[0].querySelector("a");
+    if (!window.confirm("Fehlscan " + (number ? number.textContent : "") + " stornieren? Die Sendung bleibt in der " +
+                        "Historie, zählt aber nicht mehr als Eingang.")) { focusScan(); return; }
+    post(config.void_url.replace("/0/", "/" + id + "/"), {}).then(function (data) {
+      fillRow(tr, data.item, "info", data.message);
+      count = Math.max(0, count - 1);
+      if (countEl) countEl.textContent = String(count);
+      say("info", data.message);
+      beep("info");
+    }).catch(function (err) {
+      setHint(tr, "error", err.message);
+      say("error", err.message);
+      beep("error");
+    }).then(focusScan);
+  }
   function buildRow(code) {
     var tr = el("tr", { "class": "intake-row level-pending" });
     tr.appendChild(el("td", null, "…"));
@@ -108,7 +166,7 @@
     tr.appendChild(kindCell);
     var orgCell = el("td");
     var org = el("input", { name: "org_unit", list: "org-units", autocomplete: "off", "aria-label": "Fachdienst",
-                            placeholder: "Fachdienst suchen" });
+                            placeholder: "Fachdienst suchen", size: String(orgSize) });
     orgCell.appendChild(org);
     tr.appendChild(orgCell);
     var confCell = el("td");
@@ -118,10 +176,29 @@
     label.appendChild(document.createTextNode(" vertraulich"));
     confCell.appendChild(label);
     tr.appendChild(confCell);
+    tr.appendChild(el("td", { "class": "status" }));
     tr.appendChild(el("td", { "class": "hint" }, "wird erfasst …"));
+    tr.appendChild(el("td", { "class": "actions" }));
 
     var select = kindCell.querySelector("select");
-    select.addEventListener("change", function () { saveDetails(tr, { kind: select.value }); focusScan(); });
+    var keyed = false;  // the last change came from the keyboard (arrow keys browse the options)
+    function commitKind(refocus) {
+      tr.kindDirty = false;
+      if (select.value !== (tr.savedKind || "")) saveDetails(tr, { kind: select.value });
+      if (refocus) focusScan();
+    }
+    select.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") { e.preventDefault(); commitKind(true); return; }
+      if (e.key !== "Tab") keyed = true;
+    });
+    select.addEventListener("change", function () {
+      if (keyed) { keyed = false; tr.kindDirty = true; return; }  // saved on Enter or when the field is left
+      commitKind(true);
+    });
+    select.addEventListener("blur", function () {
+      keyed = false;
+      if (tr.kindDirty) commitKind(false);
+    });
     box.addEventListener("change", function () { saveDetails(tr, { confidential: box.checked }); focusScan(); });
     org.addEventListener("change", function () {
       if (org.value.trim() === "") return;

@@ -34,9 +34,14 @@ def _labels() -> dict:
     }
 
 
+def _void_minutes() -> int:
+    return int(current_app.config.get("INTAKE_VOID_MINUTES", service.DEFAULT_VOID_MINUTES))
+
+
 def _item_json(item: MailItem) -> dict:
     data = service.item_to_json(item)
     data["url"] = url_for("intake.item", item_id=item.id)
+    data["void_seconds"] = service.void_seconds_left(item, window_minutes=_void_minutes())
     return data
 
 
@@ -56,7 +61,10 @@ def _page_context() -> dict:
 def scan_station():
     items = [_item_json(item) for item in service.logged_today()]
     label_url = url_for("intake.item_label", item_id=0) if "intake.item_label" in current_app.view_functions else None
-    return render_template("intake/scan.html", items=items, label_url=label_url, **_page_context())
+    void_minutes = _void_minutes()
+    return render_template(
+        "intake/scan.html", items=items, label_url=label_url, void_minutes=void_minutes, **_page_context()
+    )
 
 
 @bp.route("/scan", methods=["POST"], endpoint="scan_in")
@@ -101,6 +109,26 @@ def scan_in():
         return response
 
     return commit_or_json(log, respond)
+
+
+@bp.route("/items/<int:item_id>/void", methods=["POST"])
+@roles_required(Role.MAILROOM)
+def item_void(item_id: int):
+    """Undo a wrong scan at the scan station (JSON): a custody event, never a deletion."""
+    item = service.get_item(item_id)
+    minutes = _void_minutes()
+
+    def void():
+        service.void_scan(item, user=current_user, window_minutes=minutes)
+        db.session.flush()
+        return _item_json(item)
+
+    return commit_or_json(
+        void,
+        lambda data: jsonify(
+            {"level": "info", "message": f"{data['incoming_number']}: Fehlscan storniert.", "item": data}
+        ),
+    )
 
 
 @bp.route("/items/<int:item_id>/details", methods=["POST"])
