@@ -117,7 +117,8 @@ def test_scan_station_by_keyboard_fields_status_column(live_server, page):
     expect(page.locator("#scan-input")).to_be_focused()
     assert _kind_of(live_server, code) == chosen
     with live_server.app.app_context():
-        from sqlalchemy import func, select as sql_select
+        from sqlalchemy import func
+        from sqlalchemy import select as sql_select
 
         from mailroom.extensions import db
         from mailroom.models import EventKind, MailEvent
