@@ -214,3 +214,32 @@ def test_incomplete_tours_are_listed_after_seven_days(van):
     assert (found.tour.id, found.missing) == (open_tour.id, "Tourende")
     (line, _second) = fleet.logbook_lines(van, MONDAY, MONDAY + timedelta(days=1))
     assert line.remarks == ["unvollständig: Tourende fehlt"]
+
+
+def test_a_tour_line_lists_its_stops_in_the_order_driven_with_full_addresses(van):
+    from mailroom.models import StopStatus, TourStop
+    from tests.builders import add_site, depot
+
+    home = depot()
+    town_hall = add_site("RH", "Rathaus", street="Markt 1", postcode="26122")
+    school = add_site("GS", "Grundschule Nord", street="Schulweg 3", postcode="26125")
+    library = add_site("BIB", "Stadtbibliothek", street="Peterstraße 3", postcode="26121")
+    driver = add_user("bote", Role.COURIER, "Bernd Bote")
+    tour = driven_tour(van, MONDAY, 1_000, 1_038, planned_km=35, driver=driver)
+    planned = [
+        (town_hall, 1, StopStatus.DONE, 11),
+        (school, 2, StopStatus.DONE, 10),
+        (library, 3, StopStatus.SKIPPED, None),
+    ]
+    tour.stops.append(TourStop(site=home, position=0, is_depot=True))
+    for site, position, status, hour in planned:  # the courier did the school first, the library not at all
+        tour.stops.append(
+            TourStop(site=site, position=position, status=status, done_at=at(MONDAY, hour) if hour else None)
+        )
+    db.session.commit()
+    (line,) = fleet.logbook_lines(van, MONDAY, MONDAY)
+    assert (line.kind, line.purpose, line.driver, line.km) == ("Botentour", "Botentour", "Bernd Bote", 38.0)
+    route = "Grundschule Nord, Schulweg 3, 26125 Oldenburg → Rathaus, Markt 1, 26122 Oldenburg"
+    assert line.route == route
+    csv_text = fleet.logbook_csv([van], MONDAY, MONDAY).decode("utf-8-sig")
+    assert route in csv_text and "Stadtbibliothek" not in csv_text
