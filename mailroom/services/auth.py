@@ -46,11 +46,10 @@ def authenticate(username: str, password: str) -> User:
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         raise LoginFailed("Benutzername oder Passwort ist falsch.")
-    if not check_password_hash(user.password_hash, password):
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        # A deactivated account gets the same answer: the message must not confirm a right password.
         user.failed_logins += 1
         raise LoginFailed("Benutzername oder Passwort ist falsch.")
-    if not user.active:
-        raise LoginFailed("Dieses Konto ist deaktiviert.")
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now

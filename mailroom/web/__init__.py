@@ -115,6 +115,11 @@ def _security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    from flask_login import current_user
+
+    if request.endpoint != "static" and current_user and current_user.is_authenticated:
+        # Pages of signed-in users hold personal data: never kept by a browser or proxy cache.
+        response.headers.setdefault("Cache-Control", "private, no-store")
     if current_app.config.get("HTTPS"):
         response.headers.setdefault("Strict-Transport-Security", f"max-age={current_app.config['HSTS_MAX_AGE']}")
     return response

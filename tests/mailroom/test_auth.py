@@ -154,6 +154,17 @@ def test_deactivated_user_cannot_log_in(client, make_user):
     response = client.post("/login", data={"username": "post", "password": TEST_PASSWORD})
     assert response.status_code == 401
     assert db.session.get(User, user.id).active is False
+    # the same answer as a wrong password: no oracle for the right one
+    assert "Benutzername oder Passwort ist falsch." in response.get_data(as_text=True)
+    assert "deaktiviert" not in response.get_data(as_text=True)
+
+
+def test_pages_of_signed_in_users_are_not_cached(client, make_user, login):
+    make_user("post")
+    assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
+    login("post")
+    assert client.get("/").headers["Cache-Control"] == "private, no-store"
+    assert "no-store" not in client.get("/static/css/app.css").headers.get("Cache-Control", "")
 
 
 def test_session_cookie_is_httponly_and_samesite(client, make_user):
