@@ -31,17 +31,19 @@ HEADER_FONT_SIZE = 14
 TITLE = "Posteingangsbuch – Einschreiben und Postzustellungsurkunden"
 WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 
-# (heading, width): the widths add up to the usable width of landscape A4 with 10 mm margins (277 mm).
+# (heading, width): the widths add up to the usable width of landscape A4 with 10 mm margins (277 mm); every
+# word of a heading fits its column in bold 10 pt with the cell padding (no "Sendungsnumm/er"), and an S10 code
+# fits the code column on one line.
 COLUMNS = (
     ("Eingangs-Nr.", 30 * mm),
     ("Zeit", 13 * mm),
     ("Art", 31 * mm),
-    ("Sendungsnummer", 33 * mm),
-    ("Absender", 42 * mm),
-    ("Empfänger (Fachdienst)", 40 * mm),
-    ("Aktenzeichen", 28 * mm),
-    ("PZU zugestellt am", 22 * mm),
-    ("Unterschrift empfangende Stelle", 38 * mm),
+    ("Sendungsnummer", 40 * mm),
+    ("Absender", 36 * mm),
+    ("Empfänger (Fachdienst)", 36 * mm),
+    ("Aktenzeichen", 30 * mm),
+    ("PZU zugestellt am", 24 * mm),
+    ("Unterschrift empfangende Stelle", 37 * mm),
 )
 
 # DejaVu covers far more than Latin-1 (Polish, Turkish ... names of senders); reportlab's own Vera

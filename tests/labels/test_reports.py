@@ -103,3 +103,16 @@ def test_rows_leave_room_to_sign():
     assert len(tops) >= 5
     gaps = [a - b for a, b in itertools.pairwise(tops)]
     assert min(gaps) >= 11 / 25.4 * 72 * 0.95
+
+
+def test_register_pdf_headings_are_not_broken_inside_a_word():
+    """Every word of every column heading comes out whole (issue 16: "Sendungsnumm/er")."""
+    from labels.reports import COLUMNS
+
+    pdf = register_pdf(DAY, _entries(2), generated_at=GENERATED)
+    text = _pages_text(pdf)[0]
+    lines = [line.strip() for line in text.replace("\r\n", "\n").split("\n")]
+    for heading, _width in COLUMNS:
+        for word in heading.split():
+            assert word in lines or any(word in line.split() for line in lines), (word, lines[:30])
+    assert "RR100000015DE" in lines or any("RR100000015DE" in line.split() for line in lines)
