@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from mailroom.errors import ValidationFailed
 from mailroom.extensions import db
-from mailroom.models import REGISTERED_KINDS, ItemKind, MailItem
+from mailroom.models import REGISTERED_KINDS, ItemKind, ItemStatus, MailItem
 from mailroom.services import dates
 from mailroom.services.clock import LOCAL_TZ, day_bounds_utc, local_today, now_utc
 from mailroom.services.csvio import to_csv_bytes
@@ -55,6 +55,7 @@ def register_items(day: date) -> list[MailItem]:
                 MailItem.received_at >= start,
                 MailItem.received_at < end,
                 MailItem.kind.in_([str(kind) for kind in REGISTERED_KINDS]),
+                MailItem.status != ItemStatus.VOIDED,  # a wrong scan undone at the scan station
             )
             .options(selectinload(MailItem.org_unit), selectinload(MailItem.site))
             .order_by(MailItem.received_at, MailItem.incoming_number)
@@ -81,6 +82,12 @@ def _sender(item: MailItem) -> str:
     return item.sender or ""
 
 
+def _pzu_delivered(item: MailItem) -> date | None:
+    """The column "PZU zugestellt am": the day the postman delivered a PZU (written on it); empty for other
+    registered mail (their delivery date is only the day of receipt)."""
+    return item.delivery_date if item.kind == ItemKind.PZU else None
+
+
 def register_entries(day: date):
     """The day's register as `labels.model.RegisterEntry` lines (times in local time)."""
     from labels.model import RegisterEntry
@@ -94,7 +101,7 @@ def register_entries(day: date):
             sender=_sender(item),
             org_unit=_org_unit(item),
             file_number=item.file_number or "",
-            delivery_date=item.delivery_date,
+            delivery_date=_pzu_delivered(item),
         )
         for item in register_items(day)
     ]
@@ -122,7 +129,7 @@ def register_csv(day: date) -> bytes:
                 _org_unit(item),
                 item.site.code if item.site else "",
                 item.file_number or "",
-                f"{item.delivery_date:%d.%m.%Y}" if item.delivery_date else "",
+                f"{_pzu_delivered(item):%d.%m.%Y}" if _pzu_delivered(item) else "",
                 "ja" if item.confidential else "nein",
             ]
         )

@@ -125,3 +125,26 @@ def test_purged_sender_is_marked_in_the_register(world):
     (entry,) = register.register_entries(DAY)
     assert entry.incoming_number == item.incoming_number
     assert entry.sender == register.PURGED
+
+
+def test_pzu_delivery_column_only_for_pzu_and_voided_scans_left_out(day_items):
+    """Ordinary registered letters get a delivery date at intake (the day of receipt): the register's
+    column "PZU zugestellt am" stays empty for them; a wrong scan undone is not in the register."""
+    from mailroom.extensions import db
+    from mailroom.models import ItemStatus
+
+    _w, items = day_items
+    items["uebergabe"].delivery_date = DAY
+    db.session.commit()
+    entries = {e.incoming_number: e for e in register.register_entries(DAY)}
+    assert entries[items["pzu"].incoming_number].delivery_date == DAY
+    assert entries[items["uebergabe"].incoming_number].delivery_date is None
+    rows = {
+        row[0]: row for row in csv.reader(io.StringIO(register.register_csv(DAY).decode("utf-8-sig")), delimiter=";")
+    }
+    assert rows[items["uebergabe"].incoming_number][9] == ""
+    assert rows[items["pzu"].incoming_number][9] == DAY.strftime("%d.%m.%Y")
+
+    items["wert"].status = ItemStatus.VOIDED
+    db.session.commit()
+    assert items["wert"].incoming_number not in [i.incoming_number for i in register.register_items(DAY)]
