@@ -71,6 +71,8 @@ def history(item: MailItem) -> list[HistoryRow]:
         status_label = None
         if event.to_status and event.from_status != event.to_status:
             status_label = ITEM_STATUS_LABELS.get(ItemStatus(event.to_status))
+        if status_label == kind.label:  # "Sortiert → Sortiert", "Zugestellt → Zugestellt": said once
+            status_label = None
         rows.append(
             HistoryRow(
                 event=event,

@@ -176,3 +176,20 @@ def test_item_page_edits_details_and_shows_them(w):
 
 def test_item_page_unknown_id_is_404(w):
     assert w.client().get("/intake/items/424242").status_code == 404
+
+
+def test_history_does_not_repeat_a_status_the_step_already_names(wdb):
+    """Issue 16: "Sortiert → Sortiert" (sorted, and moved to another box); a real change of status stays shown."""
+    from mailroom.services import custody, intake
+
+    item = wdb.item(carrier_codes.make_s10("RR", 55556666), unit="FD20")
+    custody.sort_item(item, user=wdb.staff)
+    custody.sort_item(item, user=wdb.staff, site=wdb.sites["RH"])  # moved (sorted -> sorted)
+    custody.record_event(item, EventKind.RETURNED, user=wdb.staff)
+    db.session.commit()
+    rows = intake.history(item)
+    sorted_rows = [row for row in rows if row.label == "Sortiert"]
+    assert len(sorted_rows) == 2 and all(row.status_label is None for row in sorted_rows)
+    page = wdb.client().get(f"/intake/items/{item.id}").get_data(as_text=True)
+    assert "→ Sortiert" not in page and "→ Zurückgesandt" not in page
+    assert "Zurückgesandt" in page
