@@ -325,3 +325,20 @@ def test_frames_over_the_request_pixel_budget_are_refused_for_content_scans(worl
     assert response.status_code == 422
     assert "„zwei.png“" in response.get_data(as_text=True) and "Bildpunkte" in response.get_data(as_text=True)
     assert _scan_count() == 0
+
+
+def test_scan_size_is_shown_the_german_way(world):
+    """Issue 16: "0.8" with a decimal point; German pages write "0,8 KB"."""
+    import re
+
+    item = world.item()
+    client = world.client()
+    png = image_bytes("PNG")
+    assert _upload(client, item, [("brief.png", png)]).status_code == 302
+    size = db.session.scalars(select(ContentScan)).one().size_bytes
+    page = client.get(f"/intake/items/{item.id}/scans").get_data(as_text=True)
+    from mailroom.services.formatting import format_number
+
+    shown = format_number(size / 1024, 1, fixed=True)
+    assert "," in shown and f"{shown} KB" in page
+    assert not re.search(r"\d\.\d KB", page)
