@@ -4,7 +4,7 @@ map's JSON, and the day overview (progress of the tours, items still out)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
@@ -25,7 +25,7 @@ from mailroom.models import (
     User,
     Vehicle,
 )
-from mailroom.services import workdays
+from mailroom.services import clock, workdays
 from mailroom.services.dispatch.day import (
     DayStop,
     adhoc_stops,
@@ -179,14 +179,29 @@ class TourProgress:
     items_out: int
     items_delivered: int
     next_stop: TourStop | None
+    delay_min: int = 0  # how late the next open stop is against its planned time (0: on time)
+
+
+DELAY_TOLERANCE_MIN = 5
+
+
+def delay_minutes(tour: Tour, stop: TourStop | None, now: datetime | None = None) -> int:
+    """Minutes the next open stop of a planned or running tour of today is behind its planned time
+    (its ETA has passed and it is still open); 0 within a few minutes' tolerance."""
+    if stop is None or stop.eta is None or tour.status not in (TourStatus.PLANNED, TourStatus.STARTED):
+        return 0
+    late = ((now or clock.now_utc()) - stop.eta).total_seconds() / 60.0
+    return int(late) if late > DELAY_TOLERANCE_MIN else 0
 
 
 def overview(day: date) -> list[TourProgress]:
     tours = tours_of(day)
     items = items_by_stop(tours)
     result = []
+    now = clock.now_utc()
     for tour in tours:
         real = [s for s in tour.stops if not s.is_depot]
+        next_stop = next((s for s in real if s.status == StopStatus.OPEN), None)
         tour_items = [i for s in real for i in items.get(s.id, [])]
         result.append(
             TourProgress(
@@ -195,7 +210,8 @@ def overview(day: date) -> list[TourProgress]:
                 total=len(real),
                 items_out=sum(1 for i in tour_items if i.status in (ItemStatus.SORTED, ItemStatus.LOADED)),
                 items_delivered=sum(1 for i in tour_items if i.status == ItemStatus.DELIVERED),
-                next_stop=next((s for s in real if s.status == StopStatus.OPEN), None),
+                next_stop=next_stop,
+                delay_min=delay_minutes(tour, next_stop, now),
             )
         )
     return result

@@ -8,6 +8,7 @@ A stop whose site has no coordinates refuses the plan, naming the site (no guess
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
@@ -97,6 +98,16 @@ def routes_vehicle(vehicle: Vehicle, day: date, **overrides: Any) -> routes.Vehi
     return routes.Vehicle(**values)
 
 
+def earliest_start_min(day: date) -> int | None:
+    """A plan for today leaves from now (the product's clock, rounded up to the minute), not at the shift
+    start, once the shift has begun: no times in the past. None for other days or before the shift."""
+    if day != clock.local_today():
+        return None
+    now_min = math.ceil(clock.utc_to_local_minutes(day, clock.now_utc()))
+    shift_start = hhmm_minutes(setting("DISPATCH_SHIFT_START"))
+    return now_min if now_min > shift_start else None
+
+
 def circuity() -> float:
     """Road km per straight-line km for the haversine model (DISTANCE_CIRCUITY)."""
     return float(setting("DISTANCE_CIRCUITY"))
@@ -177,7 +188,10 @@ def build_problem(
         )
         for s in stops
     ]
-    overrides = {"shift_end_min": hhmm_minutes(return_by)} if return_by else {}
+    overrides: dict[str, Any] = {"shift_end_min": hhmm_minutes(return_by)} if return_by else {}
+    earliest = earliest_start_min(day)
+    if earliest is not None:
+        overrides["shift_start_min"] = earliest
     rvehicles = [routes_vehicle(v, day, **overrides) for v in vehicles]
     speed = min((v.speed_kmh for v in vehicles), default=25.0)
     warm = None
