@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from mailroom.services.dates import parse_day
 from mailroom.services.dispatch.adjust import (
+    breakdown_notice,
     check_courier_orders,
     move_stop,
     remaining_capacity,
@@ -90,6 +91,7 @@ __all__ = [
     "assign_driver",
     "available_vehicles",
     "boxes_for",
+    "breakdown_notice",
     "build_problem",
     "check_courier_orders",
     "check_driver_choice",

@@ -18,7 +18,9 @@ import routes
 from mailroom.errors import InvalidTransition, PlanningFailed, ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import (
+    EventKind,
     ItemStatus,
+    MailEvent,
     MailItem,
     PlanRun,
     PlanRunKind,
@@ -33,8 +35,11 @@ from mailroom.models import (
 from mailroom.services import clock
 from mailroom.services.dates import hhmm_minutes
 from mailroom.services.dispatch.day import (
+    available_vehicles,
     courier_pairs,
+    couriers,
     depot_site,
+    drivers_for_day,
     reason_label,
     setting,
     tours_of,
@@ -111,8 +116,10 @@ def _tour_state(
         if last_done is not None and last_done.departure is not None:
             minute = max(minute, clock.utc_to_local_minutes(day, last_done.departure))
     else:
-        # Not yet left: it leaves when planned (re-planning does not move the departure).
-        minute = clock.utc_to_local_minutes(day, tour.planned_start) if tour.planned_start is not None else shift_start
+        # Not yet left: it leaves when planned (re-planning does not move the departure), but not before
+        # now: a tour that should have left already leaves now.
+        planned = clock.utc_to_local_minutes(day, tour.planned_start) if tour.planned_start is not None else shift_start
+        minute = max(planned, now_min) if 0 <= now_min < 24 * 60 else planned  # now on the tour's day
     km = last_done.km_after if last_done is not None else 0.0
     current_round = last_done.round if last_done is not None else 1
     on_board_pickups = sum(s.pickup_boxes for s in kept if s.status == StopStatus.DONE and s.round == current_round)
@@ -142,7 +149,8 @@ def _tour_state(
     overrides = {
         "available": True,
         "capacity": max(0, vehicle.capacity_boxes - on_board_pickups),
-        "start_min": math.ceil(minute),
+        # Never after the shift end (a re-plan after hours leaves every stop unserved, "Schichtende").
+        "start_min": min(math.ceil(minute), hhmm_minutes(setting("DISPATCH_SHIFT_END"))),
         "driven_km": km,
         "max_rounds": max(1, int(setting("DISPATCH_MAX_ROUNDS")) - current_round + 1),
     }
@@ -244,8 +252,15 @@ def _adjustable(tour: Tour) -> None:
 
 
 def _unserved_message(plan: routes.Plan) -> str:
-    parts = [f"{u.stop_id}: {reason_label(u.reason)}" for u in plan.unserved]
-    return "Nicht alle Stopps lassen sich so bedienen – " + "; ".join(parts) + ". Es wurde nichts geändert."
+    """One German sentence: how many stops could not be served and the main reason (no list of codes)."""
+    reasons = [str(u.reason) for u in plan.unserved]
+    main = max(set(reasons), key=reasons.count)
+    count = len(reasons)
+    stops = "1 Stopp wäre" if count == 1 else f"{count} Stopps wären"
+    return (
+        f"Nicht alle Stopps lassen sich so bedienen: {stops} nicht mehr erreichbar "
+        f"({reason_label(main)}), deshalb wurde nichts geändert."
+    )
 
 
 def _record_adjust(day: date, kind: PlanRunKind, user: User | None, unserved: list[dict], limit: float) -> PlanRun:
@@ -368,6 +383,78 @@ def _courier_partners(stop: TourStop) -> list[TourStop]:
     ]
 
 
+def _tours_for_free_vans(broken: Tour, now_min: float) -> list[Tour]:
+    """New (planned) tours for the vans available on the broken tour's day that have no tour yet, each
+    with a courier who drives nothing else that day (the van's usual driver if free)."""
+    day = broken.service_date
+    tours = tours_of(day)
+    used = {t.vehicle_id for t in tours} | {broken.vehicle_id}
+    free = [v for v in available_vehicles(day) if v.id not in used]
+    if not free:
+        return []
+    busy = {t.driver_id for t in tours if t.driver_id is not None and t.status != TourStatus.FINISHED}
+    people = [u.id for u in couriers() if u.id not in busy]
+    usual = drivers_for_day(day, free)
+    start = clock.local_minutes_to_utc(day, max(math.ceil(now_min), hhmm_minutes(setting("DISPATCH_SHIFT_START"))))
+    made = []
+    for vehicle in free:
+        driver = usual.get(vehicle.id) if usual.get(vehicle.id) in people else (people[0] if people else None)
+        if driver in people:
+            people.remove(driver)
+        new = Tour(
+            service_date=day,
+            vehicle_id=vehicle.id,
+            driver_id=driver,
+            status=TourStatus.PLANNED,
+            planned_start=start,
+            range_km=round(usable_range_km(vehicle, day), 2),
+        )
+        db.session.add(new)
+        made.append(new)
+    db.session.flush()
+    return made
+
+
+def breakdown_notice(tour: Tour) -> dict | None:
+    """For the courier of a van that broke down: which tours took over its open stops (van, driver) and
+    the items still in the van that another van fetches. None unless the tour was cancelled."""
+    if tour.status != TourStatus.CANCELLED:
+        return None
+    loaded_here = (
+        select(MailEvent.item_id)
+        .where(MailEvent.tour_id == tour.id, MailEvent.kind == EventKind.LOADED)
+        .scalar_subquery()
+    )
+    items = list(
+        db.session.scalars(
+            select(MailItem)
+            .where(MailItem.id.in_(loaded_here), MailItem.status == ItemStatus.LOADED)
+            .order_by(MailItem.id)
+        )
+    )
+    takers: dict[int, Tour] = {}
+    fetch: list[dict] = []
+    back: list[str] = []
+    for item in items:
+        stop = db.session.get(TourStop, item.tour_stop_id) if item.tour_stop_id is not None else None
+        if stop is not None and stop.tour_id != tour.id and stop.status == StopStatus.OPEN:
+            takers[stop.tour_id] = stop.tour
+            fetch.append({"code": item.code, "vehicle": stop.tour.vehicle.code, "site": stop.site.name})
+        else:
+            back.append(item.code)
+    for other in tours_of(tour.service_date, include_cancelled=False):
+        if any(s.note and f"Ausfall {tour.vehicle.code}" in s.note for s in other.stops):
+            takers[other.id] = other
+    return {
+        "takers": [
+            {"vehicle": t.vehicle.code, "driver": t.driver.display_name if t.driver else ""}
+            for t in sorted(takers.values(), key=lambda t: t.vehicle.code)
+        ],
+        "fetch": fetch,
+        "back": back,
+    }
+
+
 def replan_breakdown(
     tour: Tour,
     *,
@@ -392,6 +479,10 @@ def replan_breakdown(
     broken_open = [s for s in tour.stops if s.status == StopStatus.OPEN and not s.is_depot]
     others = [t for t in others if t.vehicle.is_available_on(day)]
     states = [_tour_state(t, day, now_min, None, position) for t in others]
+    # Vans free that day (available, no tour yet) take part too: a new tour from the depot, leaving now.
+    fresh = _tours_for_free_vans(tour, now_min) if broken_open else []
+    states += [_tour_state(t, day, now_min, None, None) for t in fresh]
+    others += fresh
     pool = [s for t in others for s in t.stops if s.status == StopStatus.OPEN and not s.is_depot and not s.pinned]
     pool += broken_open
     warm = {t.vehicle.code: [s.site.code for s in t.stops if s in pool and s.tour_id == t.id] for t in others}
@@ -426,6 +517,26 @@ def replan_breakdown(
             if item.status == ItemStatus.SORTED:
                 item.tour_stop_id = None
         unserved.append({"site": u.stop_id, "reason": str(u.reason), "detail": u.detail})
+    # The items loaded in the broken van for stops another van now serves: to be fetched from it.
+    code = tour.vehicle.code
+    db.session.flush()
+    for stop in broken_open:
+        if stop.tour_id == tour.id or stop.status != StopStatus.OPEN:
+            continue
+        stuck = [i for i in db.session.scalars(select(MailItem).where(MailItem.tour_stop_id == stop.id))
+                 if i.status == ItemStatus.LOADED]  # fmt: skip
+        note = f"Übernommen nach Ausfall {code}"
+        if stuck:
+            count = f"{len(stuck)} Sendung{'en' if len(stuck) != 1 else ''}"
+            note += f": {count} im Fahrzeug {code} abholen ({', '.join(i.code for i in stuck)})"
+        stop.note = (f"{note}; {stop.note}" if stop.note else note)[:200]
+    for fresh_tour in fresh:
+        if not any(not s.is_depot for s in fresh_tour.stops):  # the solver did not need this van
+            for stop in list(fresh_tour.stops):
+                fresh_tour.stops.remove(stop)
+                db.session.delete(stop)
+            others.remove(fresh_tour)
+            db.session.delete(fresh_tour)
     for other in others:
         for number, stop in enumerate(sorted(other.stops, key=lambda s: s.position), start=1):
             stop.position = number
@@ -433,6 +544,9 @@ def replan_breakdown(
         if stop.status == StopStatus.OPEN and stop.is_depot:
             tour.stops.remove(stop)
             db.session.delete(stop)
+    # Numbers as the courier sees them: done stops first, then what was left (never 10000 and up).
+    for number, stop in enumerate(sorted(tour.stops, key=lambda s: s.position), start=1):
+        stop.position = number
     tour.status = TourStatus.CANCELLED
     vehicle = tour.vehicle
     if vehicle.is_available_on(day):

@@ -175,12 +175,25 @@ def breakdown(tour_id: int):
         return _to_day(tour.service_date, anchor=f"tour-{tour.id}")
     position = (form.lat.data, form.lon.data) if form.lat.data is not None else None
 
-    def message(run) -> str:
+    code = tour.vehicle.code
+    ok, run = commit_or_flash(lambda: dispatch.replan_breakdown(tour, user=current_user, position=position))
+    if ok and run is not None:
+        notice = dispatch.breakdown_notice(tour) or {}
+        takers = ", ".join(
+            t["vehicle"] + (f" ({t['driver']})" if t["driver"] else "") for t in notice.get("takers", [])
+        )
+        fetch = len(notice.get("fetch", []))
+        if takers:
+            text = f"Ausfall {code}: offene Stopps neu verteilt auf {takers}."
+        else:
+            text = f"Ausfall {code}: kein anderes Fahrzeug kann die offenen Stopps übernehmen."
+        if fetch:
+            text += f" {fetch} Sendung{'en' if fetch != 1 else ''} im Fahrzeug {code} bitte abholen (steht am Stopp)."
         lost = len(run.unserved or [])
-        text = f"Ausfall {tour.vehicle.code}: offene Stopps neu verteilt."
-        return text + (f" {lost} Stopp(s) nicht bedienbar (siehe unten)." if lost else "")
-
-    commit_or_flash(lambda: dispatch.replan_breakdown(tour, user=current_user, position=position), message)
+        if lost:
+            stops = "1 Stopp ist" if lost == 1 else f"{lost} Stopps sind"
+            text += f" {stops} heute nicht mehr bedienbar (siehe „Nicht bedienbar“)."
+        flash(text.strip(), "warning" if lost or not takers else "success")
     return _to_day(tour.service_date)
 
 
