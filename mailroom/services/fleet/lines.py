@@ -10,14 +10,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from mailroom.extensions import db
 from mailroom.models import OdometerReading, ReadingKind, Tour, TourStop, TripPurpose, User, Vehicle
 from mailroom.services.clock import local_today
 from mailroom.services.fleet.common import format_km, kind_label, local_text, purpose_label, setting
-from mailroom.services.fleet.logbook import effective, original_kind
+from mailroom.services.fleet.logbook import effective, effective_clause, original_kind
 
 GAP_TOLERANCE_KM = 0.5
 
@@ -203,13 +203,33 @@ def incomplete_tours(today: date | None = None) -> list[IncompleteTour]:
     """Tours older than FLEET_INCOMPLETE_DAYS days that were started or finished without both readings."""
     today = today or local_today()
     stale = today - timedelta(days=int(setting("FLEET_INCOMPLETE_DAYS")))
+    r = OdometerReading
+    # SQL keeps the tours that lack an effective start or end reading of their own kind; only those (and the
+    # ones with a correction, which may stand for either) are looked at entry by entry below.
+    counts = (
+        select(
+            r.tour_id.label("tour_id"),
+            func.sum(case((r.kind == ReadingKind.TOUR_START.value, 1), else_=0)).label("starts"),
+            func.sum(case((r.kind == ReadingKind.TOUR_END.value, 1), else_=0)).label("ends"),
+        )
+        .where(
+            r.tour_id.is_not(None),
+            effective_clause(),
+            r.day >= stale - timedelta(days=401),
+            r.day <= stale + timedelta(days=1),
+        )
+        .group_by(r.tour_id)
+        .subquery()
+    )
     tours = list(
         db.session.scalars(
             select(Tour)
+            .outerjoin(counts, counts.c.tour_id == Tour.id)
             .where(
                 Tour.service_date < stale,
                 Tour.service_date >= stale - timedelta(days=400),
                 or_(Tour.status == "started", Tour.status == "finished"),
+                or_(func.coalesce(counts.c.starts, 0) == 0, func.coalesce(counts.c.ends, 0) == 0),
             )
             .order_by(Tour.service_date.desc())
         )

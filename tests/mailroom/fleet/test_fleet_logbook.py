@@ -207,7 +207,9 @@ def test_logbook_rows_cannot_be_changed_or_deleted(van):
 
 def test_incomplete_tours_are_listed_after_seven_days(van):
     open_tour = driven_tour(van, MONDAY, 1_000, None, planned_km=40)
-    driven_tour(van, MONDAY + timedelta(days=1), 1_040, 1_080, planned_km=40)
+    corrected = driven_tour(van, MONDAY + timedelta(days=1), 1_040, 1_080, planned_km=40)
+    db.session.commit()
+    fleet.record_correction(end_reading(corrected), km=1_078, note="Tippfehler")  # its end is the correction now
     db.session.commit()
     assert fleet.incomplete_tours(today=MONDAY + timedelta(days=7)) == []
     (found,) = fleet.incomplete_tours(today=MONDAY + timedelta(days=8))
