@@ -35,8 +35,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret(app)
 
     from mailroom import cli, extensions, web
-    from mailroom.models import User
+    from flask import session as flask_session
+
     from mailroom.services import audit  # noqa: F401  (its flush listener writes the audit log)
+    from mailroom.services import auth as auth_service
+    from mailroom.web.auth.views import LOGIN_SESSION_KEY
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(Path(__file__).parent / "migrations"))
@@ -46,15 +49,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _configure_https(app)
 
     @extensions.login_manager.user_loader
-    def load_user(session_id: str) -> User | None:
-        # "id:version" (User.get_id); a session of a deactivated user or of an older version has ended.
+    def load_user(session_id: str):
+        # "id:version" (User.get_id) and the login's row: a deactivated user, an older version or a logout end it.
         user_id, _, version = session_id.partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        user = extensions.db.session.get(User, int(user_id))
-        if user is None or not user.active or (user.session_version or 1) != int(version):
-            return None
-        return user
+        return auth_service.session_user(int(user_id), int(version), flask_session.get(LOGIN_SESSION_KEY))
 
     web.init_app(app)
     cli.init_app(app)

@@ -6,7 +6,7 @@ from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
-from mailroom.models.auth import ROLE_LABELS, ApiToken, Role, User
+from mailroom.models.auth import ROLE_LABELS, ApiToken, LoginSession, Role, User
 from mailroom.models.base import StrEnumColumn, UTCDateTime, utcnow
 from mailroom.models.courier import CourierAction
 from mailroom.models.dispatch import (
@@ -91,6 +91,7 @@ __all__ = [
     "ItemKind",
     "ItemStatus",
     "LetterCount",
+    "LoginSession",
     "MailEvent",
     "MailItem",
     "OdometerReading",

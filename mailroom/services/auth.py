@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from mailroom.errors import DomainError, ValidationFailed
 from mailroom.extensions import db
-from mailroom.models import Role, User, utcnow
+from mailroom.models import LoginSession, Role, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
 # Compared against when the user does not exist, so both paths cost the same time.
@@ -53,4 +55,30 @@ def authenticate(username: str, password: str) -> User:
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
+    return user
+
+
+def start_session(user: User) -> str:
+    """A new login session of `user`; its id goes into the session cookie. The caller commits."""
+    session_id = secrets.token_urlsafe(32)
+    db.session.add(LoginSession(id=session_id, user_id=user.id))
+    return session_id
+
+
+def end_session(session_id: str | None) -> None:
+    """Logout: this session ends on the server, a copy of its cookie no longer signs in. The caller commits."""
+    if session_id:
+        row = db.session.get(LoginSession, session_id)
+        if row is not None and row.ended_at is None:
+            row.ended_at = utcnow()
+
+
+def session_user(user_id: int, version: int, session_id: str | None) -> User | None:
+    """The user of a live session: active, the same session version, the login not ended."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or (user.session_version or 1) != version or not session_id:
+        return None
+    row = db.session.get(LoginSession, session_id)
+    if row is None or row.user_id != user.id or row.ended_at is not None:
+        return None
     return user

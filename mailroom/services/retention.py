@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 
 from mailroom.errors import ValidationFailed
 from mailroom.extensions import db
-from mailroom.models import ContentScan, HandoverProof, MailItem, PurgeLog, User
+from mailroom.models import ContentScan, HandoverProof, LoginSession, MailItem, PurgeLog, User
 from mailroom.services import storage
 from mailroom.services.clock import local_zone, now_utc
 from mailroom.services.intake import MEDIA_SUFFIXES, UPLOAD_STORAGE_KIND
@@ -202,6 +202,13 @@ def apply_purge(plan: PurgePlan) -> list[StoredFile]:
 
     for user in _load(User, by_category["login_data"]):
         user.last_login_at = None
+    # Login sessions (who signed in when) go by the login-data period; they ended long before (12 h at most).
+    ended = db.session.execute(delete(LoginSession).where(LoginSession.created_at < plan.cutoffs["login_data"]))
+    if ended.rowcount:
+        db.session.add(
+            PurgeLog(at=now, category="login_data", object_type="login_sessions", object_id=0,
+                     detail=f"{ended.rowcount} Anmeldesitzungen gelöscht")
+        )  # fmt: skip
 
     for candidate in plan.candidates:
         db.session.add(

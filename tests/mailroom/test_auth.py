@@ -78,6 +78,19 @@ def test_sessions_end_on_deactivation_and_password_reset(app, make_user, login):
         db.session.commit()
 
 
+def test_a_copied_session_cookie_no_longer_works_after_logout(app, make_user, login):
+    make_user("post")
+    browser = login("post", target_client=app.test_client())
+    copy = app.test_client()
+    cookie = browser.get_cookie("session")
+    copy.set_cookie("session", cookie.value)
+    assert copy.get("/").status_code == 200  # the copy works while the session lives
+    other_login = login("post", target_client=app.test_client())  # the same user at another scan station
+    assert browser.post("/logout").status_code == 302
+    assert copy.get("/").status_code == 302
+    assert other_login.get("/").status_code == 200  # logging out ends only that session
+
+
 def test_logout_clears_the_offline_copy_and_https_sends_hsts(app, client, make_user, login):
     make_user("post")
     login("post")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
@@ -14,6 +14,7 @@ from mailroom.web.access import ALL_ROLES, public, roles_required
 from mailroom.web.auth.forms import LoginForm
 
 bp = Blueprint("auth", __name__)
+LOGIN_SESSION_KEY = "login_session"  # the id of this login's row (auth_service.start_session)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -62,6 +63,7 @@ def login():
             flash(exc.message, "error")
             status = exc.status
         else:
+            session[LOGIN_SESSION_KEY] = auth_service.start_session(user)
             db.session.commit()
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
@@ -73,6 +75,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @roles_required(*ALL_ROLES)
 def logout():
+    auth_service.end_session(session.pop(LOGIN_SESSION_KEY, None))
+    db.session.commit()
     logout_user()
     flash("Sie wurden abgemeldet.", "info")
     response = redirect(url_for("auth.login"))

@@ -216,3 +216,17 @@ def test_old_envelope_scans_go_with_the_content_scan_period(world_db):
     assert db.session.get(MailItem, young_item.id).envelope_sha256 == young_sha
     assert storage.exists("uploads", young_sha, ".png")
     assert db.session.scalar(select(PurgeLog.object_type).where(PurgeLog.object_id == old_item.id)) == "envelope_scan"
+
+
+def test_old_login_sessions_go_with_the_login_data_period(world_db):
+    from mailroom.models import LoginSession
+
+    w = world_db
+    db.session.add(LoginSession(id="alt", user_id=w.staff.id, created_at=now_utc() - timedelta(days=91)))
+    db.session.add(LoginSession(id="neu", user_id=w.staff.id, created_at=now_utc() - timedelta(days=89)))
+    db.session.commit()
+    retention.apply_purge(retention.plan_purge())
+    db.session.commit()
+    assert list(db.session.scalars(select(LoginSession.id))) == ["neu"]
+    log = db.session.scalar(select(PurgeLog).where(PurgeLog.object_type == "login_sessions"))
+    assert log.category == "login_data" and log.detail == "1 Anmeldesitzungen gelöscht"
