@@ -34,9 +34,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
 
-    from mailroom import cli, extensions, web
     from flask import session as flask_session
 
+    from mailroom import cli, extensions, web
     from mailroom.services import audit  # noqa: F401  (its flush listener writes the audit log)
     from mailroom.services import auth as auth_service
     from mailroom.web.auth.views import LOGIN_SESSION_KEY
