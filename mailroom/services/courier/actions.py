@@ -107,7 +107,15 @@ def perform(user: User, tour_id: int, kind: str, payload: dict | None, *, stop_i
     db.session.add(action)
     db.session.flush()
     if kind == "start":
-        result = start_tour(tour, user=user, km=payload.get("km"), soc=payload.get("soc"), at=at, action_id=action_id)
+        result = start_tour(
+            tour,
+            user=user,
+            km=payload.get("km"),
+            soc=payload.get("soc"),
+            at=at,
+            action_id=action_id,
+            loaded_ids=payload.get("loaded"),
+        )
     elif kind == "end":
         result = end_tour(tour, user=user, km=payload.get("km"), soc=payload.get("soc"), at=at, action_id=action_id)
     elif kind == "skip":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, select
@@ -26,6 +26,7 @@ from mailroom.models import (
     User,
 )
 from mailroom.services import custody, fleet, storage
+from mailroom.services.clock import LOCAL_TZ
 from mailroom.services.courier.common import (
     END_OF_TOUR_REASON,
     MAX_ITEMS_PER_STOP,
@@ -76,11 +77,50 @@ def _stop_items(tour: Tour) -> list[MailItem]:
     return list(db.session.scalars(select(MailItem).where(MailItem.tour_stop_id.in_(stop_ids)).order_by(MailItem.id)))
 
 
-def start_tour(tour: Tour, *, user: User, km, soc, at: datetime, action_id: str) -> dict:
-    """Odometer and charge at departure; every sorted item of the tour's stops is loaded."""
+def other_day_message(tour: Tour, day: date) -> str | None:
+    """Why a tour cannot be started on `day` (German), or None: a tour is started on its own day only,
+    so that its kilometres and custody events land on that day."""
+    if tour.service_date == day:
+        return None
+    when = f"den {tour.service_date:%d.%m.%Y}"
+    if tour.service_date == day + timedelta(days=1):
+        when = f"morgen ({tour.service_date:%d.%m.%Y})"
+    if tour.service_date < day:
+        return (
+            f"Diese Tour war für den {tour.service_date:%d.%m.%Y} geplant und kann heute nicht mehr begonnen "
+            "werden. Bitte die Tour von heute öffnen."
+        )
+    return f"Diese Tour ist für {when} geplant und kann erst an diesem Tag begonnen werden."
+
+
+def _parse_loaded(value, tour_items: list[MailItem]) -> set[int] | None:
+    """The items ticked or scanned into the van at the depot (ids); None: no load list sent (every sorted
+    item counts as loaded, as before the load list existed)."""
+    if value is None:
+        return None
+    ids = set(_parse_item_ids(value))
+    known = {i.id for i in tour_items}
+    stray = ids - known
+    if stray:
+        raise ValidationFailed("Eine verladene Sendung gehört nicht zu dieser Tour.", code="item_not_on_tour")
+    return ids
+
+
+def start_tour(tour: Tour, *, user: User, km, soc, at: datetime, action_id: str, loaded_ids=None) -> dict:
+    """Odometer and charge at departure; the sorted items of the tour's stops ticked or scanned on the
+    load list (`loaded_ids`) are loaded: only they get the LOADED event (the hand-over into the van). The
+    others stay in the mail room: they leave the tour and go back to the shelf (for the next plan).
+    Without a load list every sorted item is loaded.
+
+    Only on the tour's own day (the local day of the action's time)."""
     if tour.status != TourStatus.PLANNED:
         raise InvalidTransition("Die Tour wurde bereits begonnen.", code="tour_started")
+    refusal = other_day_message(tour, at.astimezone(LOCAL_TZ).date())
+    if refusal:
+        raise InvalidTransition(refusal, code="tour_other_day")
     _reading_values(km, soc)
+    tour_items = _stop_items(tour)
+    chosen = _parse_loaded(loaded_ids, tour_items)
     reading = fleet.record_reading(
         tour.vehicle,
         km=km,
@@ -95,8 +135,12 @@ def start_tour(tour: Tour, *, user: User, km, soc, at: datetime, action_id: str)
     tour.started_at = at
     depot = _depot()
     loaded = []
-    for item in _stop_items(tour):
-        if item.status == ItemStatus.SORTED:
+    left = []
+    for item in tour_items:
+        if item.status == ItemStatus.SORTED and chosen is not None and item.id not in chosen:
+            item.tour_stop_id = None  # not in the van: back on the shelf, the next plan takes it
+            left.append(item.code)
+        elif item.status == ItemStatus.SORTED:
             custody.record_event(
                 item,
                 EventKind.LOADED,
@@ -112,6 +156,7 @@ def start_tour(tour: Tour, *, user: User, km, soc, at: datetime, action_id: str)
         "tour": {"status": str(tour.status), "started_at": at.isoformat()},
         "km": reading.km,
         "loaded": loaded,
+        "not_loaded": left,
     }
 
 

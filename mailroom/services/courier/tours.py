@@ -22,6 +22,8 @@ from mailroom.models import (
 from mailroom.services import fleet
 from mailroom.services.clock import LOCAL_TZ, local_today
 from mailroom.services.courier.common import SKIP_REASONS
+from mailroom.services.courier.steps import other_day_message
+from mailroom.services.dispatch.adjust import breakdown_notice
 
 # --- which tours a user sees ----------------------------------------------------------------------
 
@@ -32,10 +34,12 @@ def may_act_on_any_tour(user: User) -> bool:
 
 def tours_today(user: User) -> list[Tour]:
     """The courier's tours of today; staff of the mail room see all of today's tours."""
-    query = select(Tour).where(Tour.service_date == local_today(), Tour.status != TourStatus.CANCELLED)
+    query = select(Tour).where(Tour.service_date == local_today())
     if not may_act_on_any_tour(user):
         query = query.where(Tour.driver_id == user.id)
-    return list(db.session.scalars(query.order_by(Tour.planned_start, Tour.id)))
+    # A tour cancelled after a breakdown stays listed (last): its page says what to do now.
+    tours = list(db.session.scalars(query.order_by(Tour.planned_start, Tour.id)))
+    return sorted(tours, key=lambda t: t.status == TourStatus.CANCELLED)
 
 
 def get_tour(user: User, tour_id: int) -> Tour:
@@ -151,4 +155,6 @@ def tour_payload(tour: Tour) -> dict:
         "driven_km": round(end.km - start.km, 1) if start and end else None,
         "skip_reasons": SKIP_REASONS,
         "stops": rows,
+        "start_refusal": other_day_message(tour, local_today()) if tour.status == TourStatus.PLANNED else None,
+        "breakdown": breakdown_notice(tour),
     }

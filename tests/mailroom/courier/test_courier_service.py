@@ -314,7 +314,7 @@ def test_bad_start_input(world):
 def test_odometer_lower_than_last_reading_refuses_the_start(world):
     bote = world.couriers["bote"]
     first = make_tour(world, bote, day=local_today() - timedelta(days=1))  # one tour per van and day
-    _start(bote, first, km=12_410)
+    _start(bote, first, km=12_410, at=now_utc() - timedelta(days=1))  # started on its own day
     courier.perform(bote, first.id, "end", {"client_action_id": new_action_id(), "km": 12_430, "soc": 70})
     db.session.commit()
     second = make_tour(world, bote)
