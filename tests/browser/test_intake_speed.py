@@ -186,3 +186,21 @@ def test_a_wrong_scan_is_undone_at_the_scan_station(live_server, page):
     page.goto(f"{live_server.url}/intake/scan")
     expect(page.locator("#scan-rows")).not_to_contain_text("TIPPFEHLER42")
     expect(page.locator("#scan-count")).to_have_text(str(before))
+
+
+def test_finding_mail_by_org_unit_part_of_its_name(live_server, page):
+    _login(page, live_server)
+    page.goto(f"{live_server.url}/intake/scan")
+    code = carrier_codes.make_s10("RR", 71_000_003)
+    answer = _post_json(page, "/intake/scan", {"code": code, "kind": "einschreiben_uebergabe", "org_unit": "FD11"})
+    assert answer["status"] == 201, answer
+    page.goto(f"{live_server.url}/intake/track")
+    page.get_by_text("Weitere Suchfelder").click()
+    page.get_by_label("Fachdienst (Teil des Namens)").fill("personal")
+    page.get_by_label("Sendungsart").select_option("einschreiben_uebergabe")
+    page.get_by_role("button", name="Suchen").click()
+    results = page.get_by_test_id("search-results")
+    expect(results).to_contain_text(code)
+    expect(results).to_contain_text("Fachdienst Personal")
+    for unit in results.locator("tbody tr td:nth-child(4)").all_inner_texts():
+        assert "Personal" in unit

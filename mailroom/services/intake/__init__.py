@@ -13,8 +13,9 @@ with ``INSERT ... ON CONFLICT DO NOTHING`` first. Notifications are outbox rows 
 (`mailroom.services.outbox`).
 
 Parts: `numbers` (the receipt stamp), `lookups`, `log` (logging an item), `details` (and the work list),
-`sorting` (boxes, Irrläufer), `history` (custody chain, JSON), `uploads` (envelope scans); `common` holds the
-limits and labels. The public names are re-exported here: `from mailroom.services import intake` works.
+`sorting` (boxes, Irrläufer), `search` (finding mail by unit, sender, ...), `history` (custody chain, JSON),
+`uploads` (envelope scans); `common` holds the limits and labels. The public names are re-exported here:
+`from mailroom.services import intake` works.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ from mailroom.services.intake.numbers import (
     format_incoming_number,
     next_incoming_number,
 )
+from mailroom.services.intake.search import (
+    SEARCH_LIMIT,
+    SearchCriteria,
+    parse_criteria,
+    search_items,
+)
 from mailroom.services.intake.sorting import (
     API_EVENT_KINDS,
     SortResult,
@@ -101,6 +108,7 @@ __all__ = [
     "NOTE_MAX",
     "OK",
     "PERSONAL_FIELDS",
+    "SEARCH_LIMIT",
     "TEXT_LIMITS",
     "UPLOAD_STORAGE_KIND",
     "WARN",
@@ -108,6 +116,7 @@ __all__ = [
     "FileOutcome",
     "HistoryRow",
     "ScanResult",
+    "SearchCriteria",
     "SortResult",
     "Upload",
     "UploadTooLarge",
@@ -130,6 +139,7 @@ __all__ = [
     "notify_if_registered",
     "org_unit_label",
     "org_units",
+    "parse_criteria",
     "parse_kind",
     "process_upload",
     "process_uploads",
@@ -138,6 +148,7 @@ __all__ = [
     "resolve_site",
     "return_box",
     "return_item",
+    "search_items",
     "set_details",
     "sort_scanned",
     "void_scan",

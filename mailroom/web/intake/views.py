@@ -264,16 +264,36 @@ def sort_box():
 # --- tracking and item page ----------------------------------------------------------------------------------
 
 
+SEARCH_FIELDS = ("q", "org_unit", "sender", "recipient", "kind", "date_from", "date_to")
+
+
 @bp.route("/track")
 @roles_required(Role.MAILROOM)
 def track():
-    query = (request.args.get("q") or "").strip()[:100]
-    if not query:
-        return render_template("intake/track.html", query="", item=None, rows=[])
-    item = service.find_item(query)
-    if item is None:
-        return render_template("intake/track.html", query=query, item=None, rows=[], not_found=True), 404
-    return render_template("intake/track.html", query=query, item=item, rows=service.history(item))
+    """Tracking: an exact code shows the item with its history; otherwise (or with any other criterion:
+    org unit, sender, recipient, kind, days of receipt) the matching items are listed."""
+    form = {name: (request.args.get(name) or "").strip()[:100] for name in SEARCH_FIELDS}
+    query = form["q"]
+    context = {"query": query, "form": form, "item": None, "rows": [], "results": None, "kinds": KIND_CHOICES}
+    context["org_unit_labels"] = [service.org_unit_label(u) for u in service.org_units()]
+    try:
+        criteria = service.parse_criteria(form)
+    except ValidationFailed as exc:
+        return render_template("intake/track.html", error=exc.message, **context), 422
+    if criteria.empty:
+        return render_template("intake/track.html", **context)
+    only_code = all(not form[name] for name in SEARCH_FIELDS if name != "q")
+    if only_code:
+        item = service.find_item(query)
+        if item is not None:
+            context.update(item=item, rows=service.history(item))
+            return render_template("intake/track.html", **context)
+    results = service.search_items(criteria)
+    context["results"] = results
+    context["limited"] = len(results) >= service.SEARCH_LIMIT
+    if not results:
+        return render_template("intake/track.html", not_found=True, **context), 404
+    return render_template("intake/track.html", **context)
 
 
 def _render_item(item: MailItem, *, error: str | None = None, status: int = 200, form=None):
