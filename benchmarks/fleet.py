@@ -198,8 +198,11 @@ def run(vans: int, years: int, database_url: str | None) -> tuple[list[tuple[str
             "year by week": lambda: fleet.build_report(
                 year_first, year_last, grain="week", vehicles=all_vans, today=today
             ),
-            f"{years} years by year (CLI --json)": lambda: fleet.report_json(
-                fleet.build_report(five_years, today, grain="year", vehicles=all_vans, today=today)
+            f"{years} years by month (CLI --json)": lambda: fleet.report_json(
+                fleet.build_report(five_years, today, grain="month", vehicles=all_vans, today=today, details=False)
+            ),
+            f"{years} years by year (page)": lambda: fleet.build_report(
+                five_years, today, grain="year", vehicles=all_vans, today=today
             ),
             "start page km (month, year)": lambda: overview.fleet_start(today=today),
             "fleet page (last 30 days, standouts, incomplete)": lambda: (

@@ -40,7 +40,7 @@ def report_command(first, last, as_json: bool) -> None:
     from mailroom.services import fleet
 
     try:
-        report = fleet.build_report(first, last, grain="month", vehicles=fleet.vehicles())
+        report = fleet.build_report(first, last, grain="month", vehicles=fleet.vehicles(), details=False)
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     data = fleet.report_json(report)

@@ -210,9 +210,31 @@ def _projection(vehicle: Vehicle, year: int, today: date, year_km: float) -> flo
     return round(year_km / elapsed * ((end - start).days + 1), 0)
 
 
+def _service_days(vehicle: Vehicle, days: list[date]) -> int:
+    """The working days the van was in service (the day-by-day check only where something could stop it)."""
+    if not days:
+        return 0
+    if (
+        vehicle.active
+        and not vehicle.workshop_periods
+        and vehicle.unavailable_from is None
+        and (vehicle.commissioned_on is None or vehicle.commissioned_on <= days[0])
+    ):
+        return len(days)
+    return sum(1 for day in days if vehicle.is_available_on(day))
+
+
 def build_report(
-    first: date, last: date, *, grain: str = "month", vehicles: list[Vehicle], today: date | None = None
+    first: date,
+    last: date,
+    *,
+    grain: str = "month",
+    vehicles: list[Vehicle],
+    today: date | None = None,
+    details: bool = True,
 ) -> FleetReport:
+    """The fleet report of first..last. `details=False` (the CLI's JSON): the figures per period and in total
+    only, without the days that stand out, the tour list, utilisation and the year's projection."""
     if grain not in GRAINS:
         raise ValidationFailed("Unbekannte Einteilung: Tag, Woche, Monat oder Jahr.")
     first, last = check_range(first, last)
@@ -223,14 +245,16 @@ def build_report(
     for f in bucket_figures(vehicles, first, last, grain):
         figures_by_van[f.vehicle_id].append(f)
     tours_by_van: dict[int, list[TourFigure]] = defaultdict(list)
-    if (last - first).days <= TOUR_LIST_MAX_DAYS:
+    if details and (last - first).days <= TOUR_LIST_MAX_DAYS:
         for t in tour_figures(ids, first, last):
             tours_by_van[t.vehicle_id].append(t)
-    standouts = _standouts(vehicles, first, last, today)
-    days = working_days(first, min(last, today))
-    driving_days = tour_days(ids, first, last)
+    standouts = _standouts(vehicles, first, last, today) if details else {}
+    days = working_days(first, min(last, today)) if details else []
+    driving_days = tour_days(ids, first, last) if details else {}
     year_start = date(last.year, 1, 1)
-    year_km = km_driven(ids, year_start, min(today, date(last.year, 12, 31))) if today >= year_start else {}
+    year_km = {}
+    if details and today >= year_start:
+        year_km = km_driven(ids, year_start, min(today, date(last.year, 12, 31)))
     total = Period(label="Gesamt", start=first, end=last)
     vans = []
     for vehicle in vehicles:
@@ -247,7 +271,7 @@ def build_report(
                 total=van_total,
                 tours=tours_by_van[vehicle.id],
                 standouts=standouts.get(vehicle.id, []),
-                service_days=sum(1 for day in days if vehicle.is_available_on(day)),
+                service_days=_service_days(vehicle, days),
                 tour_days=driving_days.get(vehicle.id, 0),
                 year_km=km_this_year,
                 projection_km=_projection(vehicle, last.year, today, km_this_year),
