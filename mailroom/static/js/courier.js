@@ -118,6 +118,8 @@
       st.started_at = b.at;
       st.start_reading = { km: b.km, soc: b.soc };
       st.stops.forEach(function (s) {
+        // Only what was ticked or scanned on the load list is in the van; the rest stays in the mail room.
+        if (b.loaded) s.items = s.items.filter(function (i) { return i.status !== "sorted" || b.loaded.indexOf(i.id) >= 0; });
         s.items.forEach(function (i) { if (i.status === "sorted") { i.status = "loaded"; i.status_label = "Verladen"; } });
       });
     } else if (action.kind === "stop_done") {
@@ -290,7 +292,8 @@
     queueBadge();
     var pending = pendingFor(st);
 
-    var sections = [["start", st.status === "planned" ? startCard : null],
+    var sections = [["breakdown", st.status === "cancelled" && st.breakdown ? breakdownCard : null],
+      ["start", st.status === "planned" ? startCard : null],
       ["finished", st.status === "finished" ? doneCard : null]];
     st.stops.forEach(function (stop) {
       sections.push(["stop-" + stop.id, function () { return stopCard(st, stop, pending[stop.id]); }, stop]);
@@ -356,19 +359,99 @@
     return form;
   }
 
+  function loadList(st) {
+    // The load list at the depot: a tick per item (or scan each one); only ticked items are loaded.
+    var items = [];
+    st.stops.forEach(function (s) {
+      s.items.forEach(function (i) { if (i.status === "sorted") items.push({ item: i, stop: s }); });
+    });
+    var state = { ticked: {}, scanned: false };
+    items.forEach(function (e) { state.ticked[e.item.id] = true; });
+    var checks = {};
+    var summary = el("p", { className: "muted", "data-testid": "load-summary" });
+    function update() {
+      var n = items.filter(function (e) { return state.ticked[e.item.id]; }).length;
+      summary.textContent = n + " von " + items.length + " Sendungen verladen" +
+        (n < items.length ? ": nicht angekreuzte bleiben in der Poststelle." : ".");
+    }
+    var list = el("ul", { className: "item-list load-list", "data-testid": "load-list" }, items.map(function (e) {
+      var box = el("input", { type: "checkbox", id: "load-" + e.item.id, value: String(e.item.id) });
+      box.checked = true;
+      box.addEventListener("change", function () { state.ticked[e.item.id] = box.checked; update(); });
+      checks[e.item.id] = box;
+      return el("li", { dataset: { code: e.item.code } },
+        el("label", { className: "check", for: "load-" + e.item.id }, box, itemLabel(e.item),
+          el("span", { className: "muted", text: " · Stopp " + e.stop.position })));
+    }));
+    var scanInput = el("input", { type: "text", id: "load-scan", autocomplete: "off", autocapitalize: "characters",
+      placeholder: "Code scannen oder eingeben", "aria-label": "Sendungscode beim Verladen" });
+    var scanMsg = el("p", { className: "scan-msg", role: "status", "data-testid": "load-scan-msg" });
+    function take(code) {
+      var wanted = String(code || "").trim().toUpperCase();
+      if (!wanted) return;
+      var hit = items.filter(function (e) {
+        return e.item.code.toUpperCase() === wanted || e.item.incoming_number.toUpperCase() === wanted;
+      })[0];
+      if (!hit) { scanMsg.textContent = "Sendung " + wanted + " ist nicht auf dieser Tour."; scanInput.value = ""; return; }
+      if (!state.scanned) {
+        // The first scan switches to scanning: from now on only scanned items are loaded.
+        state.scanned = true;
+        items.forEach(function (e) { state.ticked[e.item.id] = false; checks[e.item.id].checked = false; });
+      }
+      state.ticked[hit.item.id] = true;
+      checks[hit.item.id].checked = true;
+      scanMsg.textContent = "✓ " + hit.item.code + " verladen";
+      scanInput.value = "";
+      update();
+    }
+    scanInput.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); take(scanInput.value); } });
+    update();
+    var box = el("div", { className: "load-check" },
+      el("h3", { text: "Verladen" }),
+      items.length ? el("p", { className: "muted", text: "Bitte nur ankreuzen, was im Fahrzeug ist – oder jede Sendung scannen (dann zählt nur Gescanntes)." }) : el("p", { className: "muted", text: "Keine Sendungen zu verladen." }),
+      items.length ? el("div", { className: "scan-row" }, scanInput,
+        el("button", { type: "button", text: "Übernehmen", onclick: function () { take(scanInput.value); } })) : null,
+      items.length ? scanMsg : null, items.length ? list : null, items.length ? summary : null);
+    box.loadedIds = function () {
+      return items.filter(function (e) { return state.ticked[e.item.id]; }).map(function (e) { return e.item.id; });
+    };
+    return box;
+  }
+
   function startCard(st) {
     var last = st.last_km;
+    if (st.start_refusal) {
+      return el("section", { className: "card courier-card", id: "start-card" },
+        el("h2", { text: "Tour beginnen" }),
+        el("p", { className: "flash flash-warning", "data-testid": "start-refused", text: st.start_refusal }));
+    }
+    var loading = loadList(st);
     return el("section", { className: "card courier-card", id: "start-card" },
       el("h2", { text: "Tour beginnen" }),
       el("p", { className: "muted", text: "Abfahrt geplant " + (st.planned_start || "–") + " · " + kmText(st.planned_km) + " km geplant" +
         (last !== null && last !== undefined ? " · letzter Kilometerstand " + kmText(last) + " km" : "") }),
+      loading,
       readingForm("start", last, function (km, soc) {
         if (last !== null && last !== undefined && km < last) {
           return "Kilometerstand " + kmText(km) + " km ist kleiner als der letzte Stand " + kmText(last) + " km.";
         }
-        enqueue("start", null, { km: km, soc: soc });
+        enqueue("start", null, { km: km, soc: soc, loaded: loading.loadedIds() });
         return null;
       }, "Tour beginnen"));
+  }
+
+  function breakdownCard(st) {
+    var b = st.breakdown;
+    var takers = b.takers.map(function (t) { return t.vehicle + (t.driver ? " (" + t.driver + ")" : ""); }).join(", ");
+    return el("section", { className: "card courier-card", id: "breakdown-card", "data-testid": "breakdown-notice" },
+      el("h2", { text: "Tour abgebrochen: Fahrzeugausfall" }),
+      el("p", { text: takers ? "Die offenen Stopps fährt jetzt " + takers + "." : "Kein anderes Fahrzeug übernimmt die offenen Stopps; bitte die Poststelle anrufen." }),
+      b.fetch.length ? el("p", { text: "Bitte diese Sendungen im Fahrzeug lassen und übergeben, sie werden abgeholt:" }) : null,
+      b.fetch.length ? el("ul", { className: "item-list" }, b.fetch.map(function (f) {
+        return el("li", { dataset: { code: f.code } }, el("strong", { className: "code", text: f.code }), " → " + f.vehicle + " · " + f.site);
+      })) : null,
+      b.back.length ? el("p", { text: b.back.length + " weitere Sendung(en) im Fahrzeug gehen zurück in die Poststelle." }) : null,
+      el("p", { className: "muted", text: "Fahrzeug sichern; Kilometerstand später im Fahrtenbuch nachtragen." }));
   }
 
   function endCard(st) {
@@ -538,14 +621,30 @@
       else hint.textContent = "";
     }
 
-    doneButton.addEventListener("click", function () {
-      update();
-      if (doneButton.disabled) return;
+    function finish() {
       var ids = items.filter(function (i) { return form.selected[i.id]; }).map(function (i) { return i.id; });
       var fields = { items: ids, receiver_name: form.receiver.trim(), pickups: form.pickups };
       if (ids.length && form.pad && !form.pad.isEmpty()) fields.signature = form.pad.toDataURL();
       delete forms[stop.id];
       enqueue("stop_done", stop.id, fields);
+    }
+    // Items not ticked: ask first (they stay in the van and go back to the mail room at the end).
+    var leftText = el("p", { className: "flash flash-warning", role: "alert" });
+    var leftPanel = el("div", { className: "left-confirm", "data-testid": "left-confirm", hidden: true }, leftText,
+      el("button", { type: "button", className: "primary", "data-testid": "left-confirm-yes", text: "Trotzdem abschließen", onclick: finish }),
+      el("button", { type: "button", "data-testid": "left-confirm-no", text: "Zurück", onclick: function () { leftPanel.hidden = true; } }));
+    doneButton.addEventListener("click", function () {
+      update();
+      if (doneButton.disabled) return;
+      var left = items.filter(function (i) { return !form.selected[i.id]; });
+      if (left.length) {
+        leftText.textContent = (left.length === 1 ? "1 Sendung ist" : left.length + " Sendungen sind") +
+          " nicht angekreuzt (" + left.map(function (i) { return i.code; }).join(", ") +
+          "): sie bleiben im Fahrzeug. Stopp trotzdem abschließen?";
+        leftPanel.hidden = false;
+        return;
+      }
+      finish();
     });
 
     var reason = el("select", { id: "reason-" + stop.id, "aria-label": "Grund" },
@@ -581,6 +680,7 @@
         pickups,
         el("button", { type: "button", "aria-label": "mehr", text: "+", onclick: function () { bump(1); } })),
       hint,
+      leftPanel,
       el("div", { className: "stop-actions" }, doneButton,
         el("button", { type: "button", "data-testid": "skip-open", text: "Auslassen …", onclick: function () {
           form.skipOpen = !form.skipOpen;
