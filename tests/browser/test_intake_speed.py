@@ -204,3 +204,34 @@ def test_finding_mail_by_org_unit_part_of_its_name(live_server, page):
     expect(results).to_contain_text("Fachdienst Personal")
     for unit in results.locator("tbody tr td:nth-child(4)").all_inner_texts():
         assert "Personal" in unit
+
+
+def test_worklist_shows_the_envelope_and_saves_like_the_scan_station(live_server, page):
+    from tests.builders import barcode_image
+
+    _login(page, live_server)
+    code = carrier_codes.make_s10("CX", 71_000_004)
+    page.goto(f"{live_server.url}/intake/upload")
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "umschlag.png", "mimeType": "image/png", "buffer": barcode_image(code)}]
+    )
+    page.get_by_role("button", name="Hochladen und lesen").click()
+    expect(page.locator("body")).to_contain_text(code)
+
+    page.goto(f"{live_server.url}/intake/worklist")
+    row = page.locator("#worklist tbody tr", has=page.locator(f"code:text-is('{code}')"))
+    thumb = row.locator("img.envelope-thumb")
+    expect(thumb).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    expect(row.get_by_role("button", name="Speichern")).to_have_count(0)  # no button per row
+    expect(page.get_by_role("button", name="Speichern")).to_have_count(0)
+
+    row.locator("select[name=kind]").select_option("brief")
+    expect(row.locator(".hint")).to_have_text("Gespeichert – Angaben fehlen noch")
+    org = row.locator("input[name=org_unit]")
+    org.fill("FD20 – Fachdienst Finanzen")
+    org.press("Enter")
+    expect(row.locator(".hint")).to_have_text("Gespeichert – vollständig")
+    assert org.evaluate("e => e.scrollWidth <= e.clientWidth")
+    page.reload()
+    expect(page.locator("#worklist tbody tr", has=page.locator(f"code:text-is('{code}')"))).to_have_count(0)
