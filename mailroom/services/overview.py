@@ -41,11 +41,13 @@ def mailroom_start() -> MailroomStart:
     def count(*criteria) -> int:
         return db.session.scalar(select(func.count(MailItem.id)).where(*criteria)) or 0
 
+    not_voided = MailItem.status != ItemStatus.VOIDED  # wrong scans undone at the scan station do not count
     return MailroomStart(
-        received_today=count(MailItem.received_at >= start, MailItem.received_at < end),
+        received_today=count(MailItem.received_at >= start, MailItem.received_at < end, not_voided),
         registered_today=count(
             MailItem.received_at >= start,
             MailItem.received_at < end,
+            not_voided,
             MailItem.kind.in_([k.value for k in REGISTERED_KINDS]),
         ),
         missing_details=count(

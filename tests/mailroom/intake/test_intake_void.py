@@ -85,3 +85,24 @@ def test_voiding_needs_the_mail_room_role(w):
     assert answer.status_code in (302, 403)
     db.session.expire_all()
     assert db.session.get(MailItem, item.id).status == ItemStatus.RECEIVED
+
+
+def test_a_voided_scan_leaves_the_days_counts(w):
+    from mailroom.services import overview
+
+    before = overview.mailroom_start()
+    item = intake.log_item(carrier_codes.make_s10("RR", 44445555), user=w.staff, via="scan").item
+    db.session.commit()
+    logged = overview.mailroom_start()
+    assert logged.received_today == before.received_today + 1
+    assert logged.registered_today == before.registered_today + 1
+    assert logged.to_sort == before.to_sort + 1
+    assert _void(w, item.id).status_code == 200
+    db.session.expire_all()
+    after = overview.mailroom_start()
+    assert (after.received_today, after.registered_today, after.to_sort, after.missing_details) == (
+        before.received_today,
+        before.registered_today,
+        before.to_sort,
+        before.missing_details,
+    )
