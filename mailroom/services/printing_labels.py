@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from mailroom.errors import ValidationFailed
 from mailroom.extensions import db
-from mailroom.models import EventKind, ItemKind, MailItem, User
+from mailroom.models import EventKind, ItemKind, ItemStatus, MailItem, User
 from mailroom.services.clock import LOCAL_TZ, day_bounds_utc
 from mailroom.services.custody import record_event
 
@@ -87,11 +87,12 @@ def items_by_ids(ids: list[int]) -> list[MailItem]:
 
 
 def label_candidates(day: date, *, only_without_carrier_code: bool = True) -> list[MailItem]:
-    """Items received on a local day, by default those without a carrier code (they need our label)."""
+    """Items received on a local day, by default those without a carrier code (they need our label); wrong scans
+    undone (voided) are left out."""
     start, end = day_bounds_utc(day)
     query = (
         select(MailItem)
-        .where(MailItem.received_at >= start, MailItem.received_at < end)
+        .where(MailItem.received_at >= start, MailItem.received_at < end, MailItem.status != ItemStatus.VOIDED)
         .options(selectinload(MailItem.org_unit), selectinload(MailItem.site))
         .order_by(MailItem.received_at, MailItem.id)
     )

@@ -106,3 +106,15 @@ def test_a_voided_scan_leaves_the_days_counts(w):
         before.to_sort,
         before.missing_details,
     )
+
+
+def test_a_voided_item_gets_no_label(w):
+    from mailroom.services import printing_labels
+    from mailroom.services.clock import local_today
+
+    kept = intake.log_item("", user=w.staff, via="manual").item
+    wrong = intake.log_item("", user=w.staff, via="manual").item
+    db.session.commit()
+    assert _void(w, wrong.id).status_code == 200
+    ids = [item.id for item in printing_labels.label_candidates(local_today())]
+    assert kept.id in ids and wrong.id not in ids
