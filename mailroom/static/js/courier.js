@@ -615,6 +615,7 @@
         if (!form.pad || form.pad.isEmpty()) problems.push("Unterschrift");
       }
       doneButton.disabled = problems.length > 0;
+      if (leftPanel) leftPanel.hidden = true; // the question is asked again for the new selection
       var left = items.length - selected.length;
       if (problems.length) hint.textContent = "Für Einschreiben/PZU fehlt: " + problems.join(" und ") + ".";
       else if (left > 0 && selected.length) hint.textContent = left + " Sendung(en) nicht angekreuzt: sie bleiben im Fahrzeug.";
@@ -642,6 +643,7 @@
           " nicht angekreuzt (" + left.map(function (i) { return i.code; }).join(", ") +
           "): sie bleiben im Fahrzeug. Stopp trotzdem abschließen?";
         leftPanel.hidden = false;
+        hint.textContent = "";
         return;
       }
       finish();
