@@ -142,7 +142,12 @@ def pins(tour_id: int):
         pinned.extend(_pinned_order(tour))
         return dispatch.replan_tour(tour, pinned, user=current_user)
 
-    commit_or_flash(replan, lambda _run: f"Tour {tour.vehicle.code} neu geplant ({len(pinned)} Stopps fixiert).")
+    def message(_run) -> str:
+        count = len(pinned)
+        fixed = "1 Stopp fixiert" if count == 1 else f"{count} Stopps fixiert"
+        return f"Tour {tour.vehicle.code} neu geplant ({fixed})."
+
+    commit_or_flash(replan, message)
     return _to_day(tour.service_date, anchor=f"tour-{tour.id}")
 
 

@@ -187,3 +187,12 @@ def test_rest_replan_late_in_the_day_starts_now_or_says_why_in_one_sentence(plan
         codes = {s.site.code for s in e1.stops if not s.is_depot}
         assert not any(re.search(rf"\b{re.escape(code)}\b", text) for code in codes), text
         assert "nichts geändert" in text
+
+
+def test_pin_message_counts_one_stop_in_the_singular(planned_app, planned):
+    e1 = _tour("E1")
+    stop = next(s for s in sorted(e1.stops, key=lambda s: s.position) if not s.is_depot)
+    client = _client(planned_app, "post")
+    data = {"pin": [str(stop.id)], f"order_{stop.id}": "1"}
+    html = client.post(f"/dispatch/tours/{e1.id}/pins", data=data, follow_redirects=True).get_data(as_text=True)
+    assert "Tour E1 neu geplant (1 Stopp fixiert)." in html
