@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from mailroom.errors import InvalidTransition
 from mailroom.extensions import db
 from mailroom.models import (
     AdhocStop,
@@ -42,7 +43,13 @@ from mailroom.services.dispatch.day import (
     tours_of,
     usable_range_km,
 )
-from mailroom.services.dispatch.runs import default_return_by, latest_run, missing_master_data, running_run
+from mailroom.services.dispatch.runs import (
+    _check_replaceable,
+    default_return_by,
+    latest_run,
+    missing_master_data,
+    running_run,
+)
 
 
 @dataclass
@@ -73,6 +80,7 @@ class DayPage:
     shift_hours: tuple[str, str]
     on_earlier_tours: dict[date, int]
     setup_missing: list[str]
+    replan_blocked: str | None = None  # why a new plan of the day would be refused (then no button)
 
     def as_context(self) -> dict[str, Any]:
         """The page's fields as template variables."""
@@ -110,7 +118,17 @@ def day_page(day: date) -> DayPage:
         holiday=workdays.holiday(day),
         shift_hours=shift_hours(),
         on_earlier_tours=items_on_earlier_tours(day, [s.site.id for s in stops]),
+        replan_blocked=_replan_blocked(day),
     )
+
+
+def _replan_blocked(day: date) -> str | None:
+    """The German reason why planning the day again can only fail (tours under way, loaded, logged)."""
+    try:
+        _check_replaceable(day)
+    except InvalidTransition as exc:
+        return exc.message
+    return None
 
 
 def unserved_for_display(run: PlanRun | None) -> list[dict]:

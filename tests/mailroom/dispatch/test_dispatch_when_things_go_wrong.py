@@ -10,7 +10,7 @@ import pytest
 from flask import g
 from sqlalchemy import select
 
-from mailroom.errors import PlanningFailed
+from mailroom.errors import InvalidTransition, PlanningFailed
 from mailroom.extensions import db
 from mailroom.models import ItemStatus, MailItem, StopStatus, Tour, TourStatus
 from mailroom.services import clock, courier, dispatch
@@ -196,3 +196,23 @@ def test_pin_message_counts_one_stop_in_the_singular(planned_app, planned):
     data = {"pin": [str(stop.id)], f"order_{stop.id}": "1"}
     html = client.post(f"/dispatch/tours/{e1.id}/pins", data=data, follow_redirects=True).get_data(as_text=True)
     assert "Tour E1 neu geplant (1 Stopp fixiert)." in html
+
+
+def test_no_plan_button_when_a_new_plan_can_only_fail(planned_app, planned):
+    from mailroom.models import EventKind
+    from mailroom.services import custody
+
+    client = _client(planned_app, "post")
+    assert 'id="plan-button"' in client.get(f"/dispatch/?date={MONDAY.isoformat()}").get_data(as_text=True)
+    e1 = _tour("E1")  # not started, but an item was already loaded onto it
+    stop = next(s for s in e1.stops if not s.is_depot and _items(s))
+    custody.record_event(_items(stop)[0], EventKind.LOADED, user=None, tour=e1)
+    db.session.commit()
+    with pytest.raises(InvalidTransition) as refused:
+        dispatch.start_plan_run(MONDAY, user=None)
+    db.session.rollback()
+    g.pop("_login_user", None)
+    html = client.get(f"/dispatch/?date={MONDAY.isoformat()}").get_data(as_text=True)
+    assert 'id="plan-button"' not in html
+    assert 'data-testid="replan-blocked"' in html and "Ausfall-Neuplanung" in html
+    assert refused.value.code == "tours_started"
