@@ -161,6 +161,11 @@
     var codeCell = el("td");
     codeCell.appendChild(el("code", null, code));
     tr.appendChild(codeCell);
+    // status (a badge) and the undo button next to the code, visible without scrolling sideways
+    var statusCell = el("td", { "class": "status-cell" });
+    statusCell.appendChild(el("span", { "class": "status" }));
+    statusCell.appendChild(el("span", { "class": "actions" }));
+    tr.appendChild(statusCell);
     var kindCell = el("td");
     kindCell.appendChild(kindTemplate.content.cloneNode(true));
     tr.appendChild(kindCell);
@@ -176,9 +181,7 @@
     label.appendChild(document.createTextNode(" vertraulich"));
     confCell.appendChild(label);
     tr.appendChild(confCell);
-    tr.appendChild(el("td", { "class": "status" }));
     tr.appendChild(el("td", { "class": "hint" }, "wird erfasst …"));
-    tr.appendChild(el("td", { "class": "actions" }));
 
     var select = kindCell.querySelector("select");
     var keyed = false;  // the last change came from the keyboard (arrow keys browse the options)
