@@ -107,6 +107,7 @@ def test_breakdown_the_free_van_takes_the_open_stops(live_server, e1_under_way_e
     phone.goto(f"{live_server.url}/courier/tour/{e2_id}")
     phone.locator("#start-km").wait_for()
     assert "Übernommen nach Ausfall E1" in phone.locator("#courier-app").text_content()  # in the stop notes
+    assert phone.get_by_test_id("load-elsewhere").inner_text().startswith(f"{len(fetched)} Sendung")
     phone.screenshot(path=str(tmp_path / "breakdown-e2-phone.png"), full_page=True)
 
 

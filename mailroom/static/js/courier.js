@@ -362,8 +362,12 @@
   function loadList(st) {
     // The load list at the depot: a tick per item (or scan each one); only ticked items are loaded.
     var items = [];
+    var elsewhere = 0; // already loaded in another van (a breakdown): fetched from there, see the stop notes
     st.stops.forEach(function (s) {
-      s.items.forEach(function (i) { if (i.status === "sorted") items.push({ item: i, stop: s }); });
+      s.items.forEach(function (i) {
+        if (i.status === "sorted") items.push({ item: i, stop: s });
+        else if (i.status === "loaded") elsewhere += 1;
+      });
     });
     var state = { ticked: {}, scanned: false };
     items.forEach(function (e) { state.ticked[e.item.id] = true; });
@@ -411,7 +415,10 @@
       items.length ? el("p", { className: "muted", text: "Bitte nur ankreuzen, was im Fahrzeug ist – oder jede Sendung scannen (dann zählt nur Gescanntes)." }) : el("p", { className: "muted", text: "Keine Sendungen zu verladen." }),
       items.length ? el("div", { className: "scan-row" }, scanInput,
         el("button", { type: "button", text: "Übernehmen", onclick: function () { take(scanInput.value); } })) : null,
-      items.length ? scanMsg : null, items.length ? list : null, items.length ? summary : null);
+      items.length ? scanMsg : null, items.length ? list : null, items.length ? summary : null,
+      elsewhere ? el("p", { className: "flash flash-warning", "data-testid": "load-elsewhere",
+        text: (elsewhere === 1 ? "1 Sendung ist" : elsewhere + " Sendungen sind") +
+          " schon in einem anderen Fahrzeug: bitte dort abholen (siehe Hinweise an den Stopps)." }) : null);
     box.loadedIds = function () {
       return items.filter(function (e) { return state.ticked[e.item.id]; }).map(function (e) { return e.item.id; });
     };

@@ -15,6 +15,7 @@ from mailroom.extensions import db
 from mailroom.models import ItemStatus, MailItem, StopStatus, Tour, TourStatus
 from mailroom.services import clock, courier, dispatch
 from mailroom.services.dispatch.runs import _delete_tours
+from tests.mailroom.courier.builders import signature_data_url
 from tests.mailroom.dispatch.conftest import MONDAY, PLAN_LIMIT_S, add_sorted_items
 
 
@@ -94,6 +95,21 @@ def test_breakdown_the_free_van_takes_the_open_stops_from_the_depot(planned_app,
     assert sorted(s.position for s in e1.stops) == list(range(1, len(e1.stops) + 1))
     _pin_clock(planned_app, _local(10, 5))
     assert e1 in courier.tours_today(e1.driver)  # the cancelled tour stays on the courier's list
+    # E2's courier starts and hands over, at a taken-over stop, the items fetched from E1.
+    start = {"client_action_id": "start-e2-0001", "km": 50_000, "soc": 90, "at": _local(10, 10).isoformat()}
+    courier.perform(e2.driver, e2.id, "start", start)
+    stop = next(s for s in real if any(i.code in named for i in _items(s)))
+    items = _items(stop)
+    done = {
+        "client_action_id": "done-e2-0001",
+        "items": [i.id for i in items],
+        "receiver_name": "K. Janssen",
+        "signature": signature_data_url(),
+        "at": _local(10, 40).isoformat(),
+    }
+    courier.perform(e2.driver, e2.id, "stop_done", done, stop_id=stop.id)
+    db.session.commit()
+    assert {i.status for i in items} == {ItemStatus.DELIVERED}
 
 
 def test_breakdown_numbers_stay_small_when_nothing_can_be_taken_over(planned):
