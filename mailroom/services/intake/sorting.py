@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from labels import codes as carrier_codes
-from mailroom.errors import NotFound, ValidationFailed
+from mailroom.errors import InvalidTransition, NotFound, ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import (
     EventKind,
@@ -54,6 +54,10 @@ def sort_scanned(value: str | None, *, user: User | None) -> SortResult:
         box = carrier_codes.make_box_code(item.site.code)
         return SortResult(
             item, item.site, box, INFO, f"{item.incoming_number} liegt bereits im Fach {box}.", moved=False
+        )
+    if status == ItemStatus.VOIDED:
+        raise InvalidTransition(
+            f"{item.incoming_number} ({item.code}) wurde als Fehlscan storniert: in kein Fach legen.", code="voided"
         )
     custody.sort_item(item, user=user)
     site = item.site

@@ -40,6 +40,11 @@ def test_a_wrong_scan_is_voided_by_an_event_and_leaves_the_lists(wdb):
     assert item_id not in [i.id for i in intake.worklist()]
     assert item_id not in [i.id for i in intake.logged_today()]
     assert "Fehlscan storniert" in [row.label for row in intake.history(item)]
+    page = wdb.client().get(f"/intake/items/{item_id}")
+    assert page.status_code == 200 and "Storniert (Fehlscan)" in page.get_data(as_text=True)
+    # sorting a voided item is refused in German
+    sorted_answer = wdb.client().post("/intake/sorting/scan", json={"code": "FALSCH-GETIPPT-1"})
+    assert sorted_answer.status_code in (409, 422) and "storniert" in sorted_answer.get_json()["error"]["message"]
 
     # twice: refused, no second event; the page shows it logged
     again = _void(wdb, item_id)
