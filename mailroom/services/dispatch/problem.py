@@ -18,7 +18,7 @@ import routes
 from mailroom.errors import PlanningFailed
 from mailroom.models import Site, StopStatus, TourStop, Vehicle
 from mailroom.services import clock
-from mailroom.services.dates import hhmm_minutes
+from mailroom.services.dates import format_hhmm, hhmm_minutes, parse_hhmm
 from mailroom.services.dispatch.day import DayStop, depot_site, full_range_km, setting
 
 Location = tuple[str, float, float]  # (id, lat, lon)
@@ -191,6 +191,13 @@ def build_problem(
     overrides: dict[str, Any] = {"shift_end_min": hhmm_minutes(return_by)} if return_by else {}
     earliest = earliest_start_min(day)
     if earliest is not None:
+        back_by = format_hhmm(parse_hhmm(return_by or setting("DISPATCH_SHIFT_END")))
+        if earliest >= hhmm_minutes(back_by):
+            raise PlanningFailed(
+                f"Es ist schon nach {back_by} Uhr (Rückkehr spätestens): für heute kann keine Tour mehr geplant "
+                "werden, bitte den nächsten Arbeitstag planen.",
+                code="too_late",
+            )
         overrides["shift_start_min"] = earliest
     rvehicles = [routes_vehicle(v, day, **overrides) for v in vehicles]
     speed = min((v.speed_kmh for v in vehicles), default=25.0)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import pytest
 from flask import g
@@ -232,3 +232,16 @@ def test_no_plan_button_when_a_new_plan_can_only_fail(planned_app, planned):
     assert 'id="plan-button"' not in html
     assert 'data-testid="replan-blocked"' in html and "Ausfall-Neuplanung" in html
     assert refused.value.code == "tours_started"
+
+
+def test_plan_for_today_after_the_shift_is_refused_in_one_sentence(demo_app, demo_sqlite):
+    _pin_clock(demo_app, _local(17, 0))
+    add_sorted_items()
+    with pytest.raises(PlanningFailed) as refused:
+        dispatch.plan_day(MONDAY, time_limit_s=PLAN_LIMIT_S)
+    db.session.rollback()
+    assert refused.value.code == "too_late"
+    assert refused.value.message.startswith("Es ist schon nach ") and refused.value.message.count(". ") == 0
+    assert dispatch.tours_of(MONDAY) == []
+    # A later day is planned as usual, from the shift start.
+    assert dispatch.plan_day(MONDAY + timedelta(days=1), time_limit_s=PLAN_LIMIT_S).status == "done"
