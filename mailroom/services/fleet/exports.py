@@ -15,7 +15,9 @@ from mailroom.services.clock import LOCAL_TZ, now_utc
 from mailroom.services.csvio import to_csv_bytes
 from mailroom.services.fleet.common import euro, format_km
 from mailroom.services.fleet.lines import LogbookLine, logbook_lines
-from mailroom.services.fleet.reports import GRAINS, FleetReport
+from mailroom.services.fleet.reports import GRAINS, FleetReport, Period
+
+CHART_MAX_VANS = 8  # more vans: the charts show the fleet as a whole
 
 LOGBOOK_CSV_HEADER = [
     "Fahrzeug",
@@ -164,37 +166,60 @@ def logbook_filename(vehicle: Vehicle | None, first: date, last: date, extension
 
 
 def report_charts(report: FleetReport) -> list[Chart]:
-    """km per period and van; planned against driven tour km (all vans); kWh/100 km per van."""
+    """km per period and van; planned against driven tour km (all vans); kWh/100 km per van. With more than
+    CHART_MAX_VANS vans, km and kWh/100 km of the whole fleet (the tables still have every van). The categories
+    are every period of any van (by day, a van lists only its days with entries)."""
     if not report.vans:
         return []
+    firsts: dict[date, Period] = {}
+    for van in report.vans:
+        for p in van.periods:
+            firsts.setdefault(p.start, p)
+    starts = sorted(firsts)
     labels = tuple(
-        p.label.replace(f" {p.start.year}", "")
+        firsts[s].label.replace(f" {s.year}", "")
         if report.grain == "month" and report.first.year == report.last.year
-        else p.label
-        for p in report.vans[0].periods
+        else firsts[s].label
+        for s in starts
     )
+    by_van = [{p.start: p for p in van.periods} for van in report.vans]
+    totals = []
+    for start in starts:
+        total = Period(label="", start=start, end=start)
+        for periods in by_van:
+            if start in periods:
+                total.merge(periods[start])
+        totals.append(total)
     unit = GRAINS[report.grain]
-    km = Chart(
-        title=f"Gefahrene Kilometer je {unit}",
-        unit="km",
-        categories=labels,
-        series=tuple(ChartSeries(v.vehicle.code, tuple(p.km for p in v.periods)) for v in report.vans),
-    )
-    count = len(report.vans[0].periods)
-    planned = tuple(round(sum(v.periods[i].planned_km for v in report.vans), 1) for i in range(count))
-    driven = tuple(round(sum(v.periods[i].tour_km for v in report.vans), 1) for i in range(count))
+    if len(report.vans) <= CHART_MAX_VANS:
+
+        def values(periods: dict[date, Period], figure) -> tuple:
+            return tuple(figure(periods[s]) if s in periods else None for s in starts)
+
+        km_series = tuple(
+            ChartSeries(van.vehicle.code, tuple(v or 0.0 for v in values(periods, lambda p: p.km)))
+            for van, periods in zip(report.vans, by_van, strict=True)
+        )
+        energy_series = tuple(
+            ChartSeries(van.vehicle.code, values(periods, lambda p: p.kwh_per_100km))
+            for van, periods in zip(report.vans, by_van, strict=True)
+        )
+    else:  # a bar and a line per van would be unreadable: the fleet as a whole
+        name = f"alle {len(report.vans)} Fahrzeuge"
+        km_series = (ChartSeries(name, tuple(t.km for t in totals)),)
+        energy_series = (ChartSeries(name, tuple(t.kwh_per_100km for t in totals)),)
+    km = Chart(title=f"Gefahrene Kilometer je {unit}", unit="km", categories=labels, series=km_series)
     plan = Chart(
         title=f"Touren: geplant gegen gefahren je {unit} (alle Fahrzeuge)",
         unit="km",
         categories=labels,
-        series=(ChartSeries("geplant", planned), ChartSeries("gefahren", driven)),
+        series=(
+            ChartSeries("geplant", tuple(t.planned_km for t in totals)),
+            ChartSeries("gefahren", tuple(t.tour_km for t in totals)),
+        ),
     )
     energy = Chart(
-        title=f"Verbrauch je {unit}",
-        unit="kWh/100 km",
-        categories=labels,
-        series=tuple(ChartSeries(v.vehicle.code, tuple(p.kwh_per_100km for p in v.periods)) for v in report.vans),
-        kind="line",
+        title=f"Verbrauch je {unit}", unit="kWh/100 km", categories=labels, series=energy_series, kind="line"
     )
     return [km, plan, energy]
 

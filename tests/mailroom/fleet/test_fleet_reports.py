@@ -181,3 +181,26 @@ def test_charging_log_checks(vans):
     db.session.rollback()
     report = fleet.build_report(MONDAY, MONDAY, vehicles=[one], today=MONDAY)
     assert (report.vans[0].total.kwh, report.vans[0].total.cost_cents) == (11.0, 330)
+
+
+def test_charts_of_a_large_fleet_show_the_fleet_as_a_whole(vans):
+    one, two = vans
+    more = [add_van(f"E{n}", name=f"E-Transporter {n}", battery_kwh=50, battery_range_km=150) for n in range(3, 10)]
+    driven_tour(one, MONDAY, 1_000, 1_042, planned_km=40, soc=(90, 70))  # 20 % of 50 kWh x 1.08 = 10.8 kWh
+    driven_tour(more[0], MONDAY, 500, 558, planned_km=60, soc=(90, 60))  # 30 % -> 16.2 kWh
+    db.session.commit()
+    report = fleet.build_report(MONDAY, TUESDAY, grain="day", vehicles=[one, two, *more], today=TUESDAY)
+    km, plan, energy = fleet.report_charts(report)
+    assert [s.name for s in km.series] == ["alle 9 Fahrzeuge"] and km.series[0].values == (100.0,)  # Monday only
+    assert [s.name for s in energy.series] == ["alle 9 Fahrzeuge"]
+    assert energy.series[0].values == (27.0,)  # 27 kWh / 100 km
+    assert [s.values for s in plan.series] == [(100.0,), (100.0,)]
+    # by day a van lists only its days with entries: the charts have every day of any van, each van in its place
+    driven_tour(two, TUESDAY, 700, 730, planned_km=30, soc=(90, 80))
+    db.session.commit()
+    small = fleet.build_report(MONDAY, TUESDAY, grain="day", vehicles=[one, two], today=TUESDAY)
+    km, plan, energy = fleet.report_charts(small)
+    assert len(km.categories) == 2
+    assert [(s.name, s.values) for s in km.series] == [("E1", (42.0, 0.0)), ("E2", (0.0, 30.0))]
+    assert [s.values for s in plan.series] == [(40.0, 30.0), (42.0, 30.0)]
+    assert [s.values for s in energy.series] == [(25.7, None), (None, 18.0)]  # 10.8 / 42; 5.4 / 30
