@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailroom.extensions import db
-from mailroom.models.base import UTCDateTime, utcnow
+from mailroom.models.base import StrEnumColumn, UTCDateTime, utcnow
 
 
 class Role(StrEnum):
@@ -39,7 +39,7 @@ class User(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(120), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(StrEnumColumn(Role))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

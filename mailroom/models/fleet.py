@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailroom.extensions import db
-from mailroom.models.base import UTCDateTime, utcnow
+from mailroom.models.base import StrEnumColumn, UTCDateTime, utcnow
 
 
 class Vehicle(db.Model):
@@ -119,7 +119,7 @@ class OdometerReading(db.Model):
     km: Mapped[float] = mapped_column(Float)
     start_km: Mapped[float | None] = mapped_column(Float)  # trips: odometer at departure
     soc_percent: Mapped[int | None] = mapped_column(Integer)  # state of charge
-    kind: Mapped[ReadingKind] = mapped_column(String(16))
+    kind: Mapped[ReadingKind] = mapped_column(StrEnumColumn(ReadingKind))
     purpose: Mapped[str] = mapped_column(String(16), default="")  # TripPurpose for trips
     destination: Mapped[str] = mapped_column(String(200), default="")
     driver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mailroom.extensions import db
-from mailroom.models.base import UTCDateTime, utcnow
+from mailroom.models.base import StrEnumColumn, UTCDateTime, utcnow
 
 
 class OutboxStatus(StrEnum):
@@ -42,7 +42,7 @@ class OutboxMessage(db.Model):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[OutboxStatus] = mapped_column(String(16), default=OutboxStatus.PENDING, index=True)
+    status: Mapped[OutboxStatus] = mapped_column(StrEnumColumn(OutboxStatus), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # A worker sending the row holds this lease; a worker that died lets it run out and another one retries.

@@ -13,7 +13,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailroom.extensions import db
-from mailroom.models.base import UTCDateTime, utcnow
+from mailroom.models.base import StrEnumColumn, UTCDateTime, utcnow
 from mailroom.models.org import OrgUnit
 
 
@@ -38,7 +38,7 @@ class CarrierProduct(db.Model):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     carrier: Mapped[str] = mapped_column(String(32), default="Deutsche Post")
     name: Mapped[str] = mapped_column(String(120))
-    kind: Mapped[ProductKind] = mapped_column(String(16), default=ProductKind.LETTER)
+    kind: Mapped[ProductKind] = mapped_column(StrEnumColumn(ProductKind), default=ProductKind.LETTER)
     max_weight_g: Mapped[int | None] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer, default=0)  # order on forms and in reports
 
@@ -123,7 +123,7 @@ class TrackedItem(db.Model):
     __table_args__ = (Index("ix_outgoing_tracked_day_cost_centre", "posting_date", "cost_centre"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[TrackedKind] = mapped_column(String(16), index=True)
+    kind: Mapped[TrackedKind] = mapped_column(StrEnumColumn(TrackedKind), index=True)
     posting_date: Mapped[date] = mapped_column(Date, index=True)
     org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
     cost_centre: Mapped[str] = mapped_column(String(16), index=True)
