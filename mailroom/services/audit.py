@@ -99,6 +99,10 @@ def _changes(obj, *, new: bool) -> dict:
 
 def _write(session: Session, action: str, obj, details: dict) -> None:
     actor_id, actor_name = _actor.get()
+    if actor_id is not None:
+        with session.no_autoflush:
+            if session.get(User, actor_id) is None:  # a stale actor (another database, a test): keep the name only
+                actor_id = None
     session.add(AuditEntry(actor_id=actor_id, actor_name=actor_name[:64], action=action, subject=_subject(obj),
                            details=details or None))  # fmt: skip
 
