@@ -54,6 +54,7 @@ def test_a_delivered_item_shows_the_receiver_and_the_signature(wdb):
     assert "Käthe Jürgensen" in html and "Bernd Bote" in html and "Stadthaus (SH)" in html
     url = f"/intake/items/{item.id}/deliveries/{event.id}/signature.png"
     assert f'src="{url}"' in html
+    assert f'href="{url}"' in html  # the history's "(unterschrieben)" opens the image too
     assert f"{event.at.astimezone(LOCAL_TZ):%d.%m.%Y %H:%M:%S}" in html
     assert f'href="/intake/items/{item.id}/delivery-proof.pdf"' in html
 
