@@ -17,6 +17,7 @@ from mailroom.models import (
     MailEvent,
     MailItem,
     Site,
+    Tour,
     User,
 )
 from mailroom.models.mail import ITEM_KIND_LABELS, ITEM_STATUS_LABELS
@@ -40,6 +41,14 @@ class HistoryRow:
     details: list[str] = field(default_factory=list)
 
 
+def _tour_name(tour: Tour | None) -> str:
+    """A tour as users know it: the van and the day ("Tour E1 vom 14.04.2026"), never its database id."""
+    if tour is None:
+        return "Tour"
+    van = tour.vehicle.code if tour.vehicle is not None else ""
+    return f"Tour {van} vom {tour.service_date:%d.%m.%Y}".replace("  ", " ")
+
+
 def history(item: MailItem) -> list[HistoryRow]:
     """The item's custody log with names (who, where, receiver), oldest first; three queries."""
     events = list(
@@ -54,6 +63,15 @@ def history(item: MailItem) -> list[HistoryRow]:
     site_ids = {e.site_id for e in events if e.site_id}
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     sites = {s.id: s for s in db.session.scalars(select(Site).where(Site.id.in_(site_ids)))} if site_ids else {}
+    tour_ids = {e.tour_id for e in events if e.tour_id}
+    tours = (
+        {
+            t.id: t
+            for t in db.session.scalars(select(Tour).where(Tour.id.in_(tour_ids)).options(selectinload(Tour.vehicle)))
+        }
+        if tour_ids
+        else {}
+    )
     rows = []
     for event in events:
         kind = EventKind(event.kind)
@@ -65,7 +83,8 @@ def history(item: MailItem) -> list[HistoryRow]:
         else:
             where = ""
         if event.tour_id:
-            where = f"{where}, Tour {event.tour_id}" if where else f"Tour {event.tour_id}"
+            tour_name = _tour_name(tours.get(event.tour_id))
+            where = f"{where}, {tour_name}" if where else tour_name
         user = users.get(event.user_id)
         proof: HandoverProof | None = event.proof
         status_label = None

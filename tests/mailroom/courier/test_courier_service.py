@@ -379,3 +379,16 @@ def test_payload_for_the_page(world):
     data = courier.tour_payload(tour)
     assert [i["status"] for i in data["stops"][0]["items"]] == ["delivered", "delivered"]
     assert data["start_reading"]["km"] == 12_410
+
+
+def test_the_item_history_names_the_tour_by_van_and_day_not_its_id(world):
+    from mailroom.services import intake
+
+    bote = world.couriers["bote"]
+    tour = make_tour(world, bote, items_per_stop=((ItemKind.BRIEF,),))
+    (letter,) = stop_items(tour.stops[0])
+    _start(bote, tour)
+    wheres = [row.where for row in intake.history(letter) if "Tour" in (row.where or "")]
+    expected = f"Tour {world.van.code} vom {tour.service_date:%d.%m.%Y}"
+    assert wheres and all(expected in where for where in wheres), wheres
+    assert all(f"Tour {tour.id}" not in where for where in wheres)
