@@ -189,7 +189,7 @@ def _standouts(vehicles: list[Vehicle], first: date, last: date, today: date) ->
             reason = f"Touren {format_km(driven)} km statt geplant {format_km(planned)} km ({share:+.0f} %)"
             found[vehicle_id].append(Standout(day, by_id[vehicle_id], reason))
         if tour_id is not None:
-            reason = f"Tour {tour_id}: Kilometerstand bei Beginn oder Ende fehlt"
+            reason = "Tour: Kilometerstand bei Beginn oder Ende fehlt"  # the van and day are the standout's own
             found[vehicle_id].append(Standout(day, by_id[vehicle_id], reason))
     for items in found.values():
         items.sort(key=lambda s: s.day)
