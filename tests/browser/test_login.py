@@ -34,7 +34,7 @@ def test_courier_start_page_on_a_phone(live_server, phone_page):
     phone_page.wait_for_url(live_server.url + "/")
     assert phone_page.locator("h1").inner_text() == "Meine Tour heute"
     # the navigation collapses behind a menu button on a phone
-    assert phone_page.locator(".nav-toggle-label").is_visible()
+    assert phone_page.get_by_role("button", name="Menü").is_visible()
     assert not phone_page.locator(".mainnav").is_visible()
 
 
