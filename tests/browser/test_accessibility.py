@@ -185,3 +185,29 @@ def test_start_page_tiles_are_links_or_do_not_look_clickable(live_server, page):
     assert plain.evaluate("e => getComputedStyle(e).borderTopWidth") == "0px"
     linked.click()
     page.wait_for_url(base + "/intake/sorting")
+
+
+def test_the_day_overview_refreshes_until_the_user_switches_it_off(live_server, browser, todays_tour):
+    """In place of a meta refresh (which axe flags and no one can stop) a checkbox, ticked, reloads the page
+    every 30 seconds; unticked, it does not. The page's clock is Playwright's fake clock."""
+    base = live_server.url
+    context = browser.new_context(locale="de-DE", timezone_id="Europe/Berlin")
+    context.clock.install(time=datetime.fromisoformat(LIVE_CLOCK_NOW))
+    page = context.new_page()
+    try:
+        _login(page, base, "post", live_server.app.config["DEMO_LOGINS"]["post"])
+        page.goto(base + "/dispatch/overview")
+        loads = []
+        page.on("load", lambda _page: loads.append(1))
+        switch = page.get_by_label("alle 30 Sekunden aktualisieren")
+        assert switch.is_checked()
+        with page.expect_event("load"):
+            page.clock.run_for(31_000)
+        assert len(loads) == 1
+        page.get_by_label("alle 30 Sekunden aktualisieren").uncheck()
+        page.clock.run_for(120_000)
+        assert len(loads) == 1
+        page.reload()  # the choice holds in this tab
+        assert not page.get_by_label("alle 30 Sekunden aktualisieren").is_checked()
+    finally:
+        context.close()

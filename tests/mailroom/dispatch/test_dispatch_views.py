@@ -223,7 +223,8 @@ def test_route_sheets_pdf_and_overview(planned_app):
     tour.status = "started"
     db.session.commit()
     html = client.get(f"/dispatch/overview?date={MONDAY.isoformat()}").get_data(as_text=True)
-    assert 'http-equiv="refresh" content="30"' in html
+    # refreshes every 30 s by script, with a switch to stop it (a meta refresh could not be stopped)
+    assert 'data-auto-refresh="30"' in html and 'http-equiv="refresh"' not in html
     assert f'data-testid="overview-{tour.vehicle.code}" data-status="started"' in html
     assert "Unterwegs" in html and "Noch nicht zugestellt" in html
     assert f"1/{sum(1 for s in tour.stops if not s.is_depot)}" in html
