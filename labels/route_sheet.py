@@ -146,7 +146,7 @@ def _canvas_maker(sheets: list[RouteSheet]):
                 driver = sheet.driver or ""
                 self.setFont(FONT, 12)
                 driver_width = self.stringWidth(driver, FONT, 12)
-                head = f"Tour {sheet.tour_id} · {sheet.service_date:%d.%m.%Y} · {sheet.vehicle}"
+                head = f"Tour {sheet.service_date:%d.%m.%Y} · {sheet.vehicle}"  # as users know it, not the id
                 self.setFont(FONT_BOLD, 12)
                 self.drawString(left, top - 12, ellipsize(head, FONT_BOLD, 12, right - left - driver_width - 6 * mm))
                 self.setFont(FONT, 12)
@@ -155,7 +155,7 @@ def _canvas_maker(sheets: list[RouteSheet]):
             bottom = MARGIN_Y
             self.line(left, bottom + FOOT_HEIGHT - 6, right, bottom + FOOT_HEIGHT - 6)
             self.setFont(FONT, 12)
-            self.drawString(left, bottom + 2, f"Zentrale Poststelle · Tour {sheet.tour_id}")
+            self.drawString(left, bottom + 2, f"Zentrale Poststelle · {sheet.vehicle} · {sheet.service_date:%d.%m.%Y}")
             self.setFont(FONT_BOLD, 12)
             self.drawRightString(right, bottom + 2, f"Seite {page} von {total}")
             self.restoreState()

@@ -104,7 +104,8 @@ def test_every_tour_starts_on_a_new_page_with_its_qr_code(day_pdf, pdf_pages, sy
         assert symbols(pages.image(index)) == [
             ("QRCODE", f"https://post.oldenburg.example/touren/{tour_id}?tag=2026-04-14")
         ]
-        assert f"Tour {tour_id}" in pages.text(index)
+        assert f"E-Transporter {tour_id} (OL-PS 10{tour_id}E)" in pages.text(index)
+        assert f"Tour {tour_id}" not in pages.text(index)  # the database id is not for users (issue 16)
 
 
 def test_pages_are_counted_per_tour(day_pdf, pdf_pages):
