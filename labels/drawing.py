@@ -13,6 +13,8 @@ from pathlib import Path
 
 from reportlab.graphics.barcode import code128, qr
 from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -178,3 +180,17 @@ def wrap(text: str, font: str, size: float, max_width: float, *, max_lines: int)
         rest = " ".join(lines[max_lines - 1 :])
         lines = [*lines[: max_lines - 1], ellipsize(rest, font, size, max_width)]
     return lines
+
+
+# The label printer's 62 mm continuous roll, cut at 100 mm (portrait): incoming and outgoing item labels.
+ROLL_WIDTH = 62 * mm
+ROLL_LENGTH = 100 * mm
+CAPTION_GREY = colors.Color(0.35, 0.35, 0.35)
+
+
+def draw_caption(c: Canvas, x: float, y: float, text: str) -> None:
+    """The small grey field name above a value on a roll label ("Empfänger", "Aktenzeichen")."""
+    c.setFillColor(CAPTION_GREY)
+    c.setFont(FONT, 7)
+    c.drawString(x, y, text)
+    c.setFillColor(colors.black)

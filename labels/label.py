@@ -17,6 +17,9 @@ from labels.drawing import (
     FONT,
     FONT_BOLD,
     FONT_WIDE_BOLD,
+    ROLL_LENGTH,
+    ROLL_WIDTH,
+    draw_caption,
     draw_code128,
     draw_qr,
     ellipsize,
@@ -26,10 +29,7 @@ from labels.drawing import (
 )
 from labels.model import ItemLabel
 
-ROLL_WIDTH = 62 * mm
-ROLL_LENGTH = 100 * mm
 CONFIDENTIAL = "VERTRAULICH – NICHT ÖFFNEN"
-GREY = colors.Color(0.35, 0.35, 0.35)
 
 
 def received_text(label: ItemLabel) -> tuple[str, str]:
@@ -49,13 +49,6 @@ def draw_confidential_band(c: Canvas, x: float, y: float, width: float, height: 
     c.restoreState()
 
 
-def _caption(c: Canvas, x: float, y: float, text: str) -> None:
-    c.setFillColor(GREY)
-    c.setFont(FONT, 7)
-    c.drawString(x, y, text)
-    c.setFillColor(colors.black)
-
-
 def draw_roll_label(c: Canvas, label: ItemLabel) -> None:
     margin = 3 * mm
     left, right = margin, ROLL_WIDTH - margin
@@ -67,13 +60,13 @@ def draw_roll_label(c: Canvas, label: ItemLabel) -> None:
         top -= 11 * mm
 
     # Site code (large) and the date/time received.
-    _caption(c, left, top - 2.5 * mm, "Standort")
+    draw_caption(c, left, top - 2.5 * mm, "Standort")
     site = label.site_code or "–"
     size = fit_size(site, FONT_WIDE_BOLD, 34, 32 * mm, min_size=14)
     c.setFont(FONT_WIDE_BOLD, size)
     c.drawString(left, top - 3.5 * mm - size * 0.74, site)
     day, time = received_text(label)
-    _caption(c, right - c.stringWidth("Eingang", FONT, 7), top - 2.5 * mm, "Eingang")
+    draw_caption(c, right - c.stringWidth("Eingang", FONT, 7), top - 2.5 * mm, "Eingang")
     c.setFont(FONT_BOLD, 11)
     c.drawRightString(right, top - 7.5 * mm, day)
     c.setFont(FONT, 11)
@@ -83,7 +76,7 @@ def draw_roll_label(c: Canvas, label: ItemLabel) -> None:
     c.line(left, top, right, top)
 
     # Recipient org unit.
-    _caption(c, left, top - 3 * mm, "Empfänger")
+    draw_caption(c, left, top - 3 * mm, "Empfänger")
     c.setFont(FONT_BOLD, 11)
     y = top - 7.5 * mm
     for line in wrap(label.org_unit or "–", FONT_BOLD, 11, width, max_lines=2):
@@ -98,12 +91,12 @@ def draw_roll_label(c: Canvas, label: ItemLabel) -> None:
     draw_qr(c, label.code, left, qr_top - qr_size, qr_size)
     column = left + qr_size + 3 * mm
     column_width = right - column
-    _caption(c, column, qr_top - 2 * mm, "Eingangs-Nr.")
+    draw_caption(c, column, qr_top - 2 * mm, "Eingangs-Nr.")
     number_size = fit_size(label.incoming_number, FONT_BOLD, 10, column_width, min_size=6)
     c.setFont(FONT_BOLD, number_size)
     c.drawString(column, qr_top - 6.5 * mm, label.incoming_number)
     if label.kind:
-        _caption(c, column, qr_top - 11 * mm, "Art")
+        draw_caption(c, column, qr_top - 11 * mm, "Art")
         # Small enough that its longest word ("Postzustellungsurkunde") is not broken.
         kind_size = min((fit_size(word, FONT, 9, column_width, min_size=6) for word in label.kind.split()), default=9)
         c.setFont(FONT, kind_size)

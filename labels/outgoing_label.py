@@ -17,11 +17,21 @@ from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from labels.drawing import FONT, FONT_BOLD, FONT_WIDE_BOLD, draw_code128, ellipsize, fit_size, register_fonts, wrap
+from labels.drawing import (
+    CAPTION_GREY,
+    FONT,
+    FONT_BOLD,
+    FONT_WIDE_BOLD,
+    ROLL_LENGTH,
+    ROLL_WIDTH,
+    draw_caption,
+    draw_code128,
+    ellipsize,
+    fit_size,
+    register_fonts,
+    wrap,
+)
 
-ROLL_WIDTH = 62 * mm
-ROLL_LENGTH = 100 * mm
-GREY = colors.Color(0.35, 0.35, 0.35)
 NO_NUMBER = "ohne Sendungsnummer"
 
 
@@ -40,13 +50,6 @@ class OutgoingLabel:
     file_number: str = ""  # Aktenzeichen
 
 
-def _caption(c: Canvas, x: float, y: float, text: str) -> None:
-    c.setFillColor(GREY)
-    c.setFont(FONT, 7)
-    c.drawString(x, y, text)
-    c.setFillColor(colors.black)
-
-
 def draw_outgoing_label(c: Canvas, label: OutgoingLabel) -> None:
     margin = 3 * mm
     left, right = margin, ROLL_WIDTH - margin
@@ -54,7 +57,7 @@ def draw_outgoing_label(c: Canvas, label: OutgoingLabel) -> None:
     top = ROLL_LENGTH - margin
 
     # Sender: small, as the return address is on a letter.
-    _caption(c, left, top - 2.5 * mm, "Absender")
+    draw_caption(c, left, top - 2.5 * mm, "Absender")
     y = top - 6 * mm
     c.setFont(FONT_BOLD, 8)
     c.drawString(left, y, ellipsize(label.sender, FONT_BOLD, 8, width))
@@ -103,12 +106,12 @@ def draw_outgoing_label(c: Canvas, label: OutgoingLabel) -> None:
         floor = file_y + 5.5 * mm
         c.setLineWidth(0.6)
         c.line(left, floor, right, floor)
-        _caption(c, left, file_y + 2.5 * mm, "Aktenzeichen")
+        draw_caption(c, left, file_y + 2.5 * mm, "Aktenzeichen")
         c.setFont(FONT_BOLD, 9)
         c.drawString(left, file_y - 1 * mm, ellipsize(label.file_number, FONT_BOLD, 9, width))
 
     # Recipient address, large; as many lines as fit above the bottom part, the last one cut with "…".
-    _caption(c, left, top - 3.5 * mm, "Empfänger")
+    draw_caption(c, left, top - 3.5 * mm, "Empfänger")
     y = top - 8 * mm
     step = 4.3 * mm
     room = max(1, int((y - floor - 1 * mm) // step) + 1)
@@ -130,7 +133,7 @@ def draw_outgoing_label(c: Canvas, label: OutgoingLabel) -> None:
         c.drawCentredString(ROLL_WIDTH / 2, text_y, ellipsize(number, FONT_WIDE_BOLD, code_size, width))
         draw_code128(c, number, left, bar_y, width, bar_height, max_module=0.5 * mm)
     else:
-        c.setFillColor(GREY)
+        c.setFillColor(CAPTION_GREY)
         c.setFont(FONT, 9)
         c.drawCentredString(ROLL_WIDTH / 2, text_y + 4 * mm, NO_NUMBER)
         c.setFillColor(colors.black)
