@@ -18,7 +18,6 @@ from mailroom.services.intake.history import history
 from mailroom.services.intake.lookups import org_unit_label
 
 SIGNATURE_KIND = "signatures"
-SIGNATURE_SUFFIXES = (".png", "")  # as services.retention: the courier view stores PNGs, older files may have none
 NO_SIGNATURE_MESSAGE = "Für diese Übergabe ist keine Unterschrift (mehr) gespeichert."
 
 
@@ -37,7 +36,7 @@ def _signature_file(proof: HandoverProof | None) -> tuple[str, str] | None:
     """(sha256, suffix) of the stored signature of a proof, or None when there is none (or it was purged)."""
     if proof is None or not proof.signature_sha256:
         return None
-    for suffix in SIGNATURE_SUFFIXES:
+    for suffix in storage.SIGNATURE_SUFFIXES:
         try:
             if storage.exists(SIGNATURE_KIND, proof.signature_sha256, suffix):
                 return proof.signature_sha256, suffix

@@ -39,7 +39,6 @@ CATEGORY_LABELS = {
     "login_data": "Anmeldedaten",
 }
 PERSONAL_ITEM_FIELDS = ("sender", "recipient_name")
-SIGNATURE_SUFFIXES = (".png", "")  # the courier view stores PNGs; older files may have no suffix
 
 
 @dataclass(frozen=True)
@@ -198,7 +197,7 @@ def apply_purge(plan: PurgePlan) -> list[StoredFile]:
             select(HandoverProof.id).where(HandoverProof.signature_sha256 == sha256).limit(1)
         )
         if still_used is None:
-            files.append(StoredFile("signatures", sha256, SIGNATURE_SUFFIXES))
+            files.append(StoredFile("signatures", sha256, storage.SIGNATURE_SUFFIXES))
 
     for user in _load(User, by_category["login_data"]):
         user.last_login_at = None

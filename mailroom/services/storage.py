@@ -17,6 +17,8 @@ from pathlib import Path
 from flask import current_app
 
 KINDS = frozenset({"content", "signatures", "uploads"})
+# Signature files: the courier view stores PNGs; older files may have no suffix.
+SIGNATURE_SUFFIXES = (".png", "")
 
 
 def _root() -> Path:
