@@ -13,17 +13,10 @@ from mailroom.extensions import db
 from mailroom.models import ItemStatus, MailItem, OrgUnit, Site, StopStatus, Tour, TourStatus
 from mailroom.services import clock, courier, dispatch, fleet
 from mailroom.services.dispatch.runs import _delete_tours
+from tests.browser.session import login_demo
 from tests.builders import add_item
 
 pytestmark = pytest.mark.browser
-
-
-def _login(page, server, username):
-    page.goto(server.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", server.app.config["DEMO_LOGINS"][username])
-    page.click("button[type=submit]")
-    page.wait_for_url(server.url + "/")
 
 
 def add_sorted_items(per_site: int) -> None:
@@ -65,7 +58,7 @@ def e1_under_way_e2_free(live_server):
 
 
 def test_breakdown_the_free_van_takes_the_open_stops(live_server, e1_under_way_e2_free, page, phone_page, tmp_path):
-    _login(page, live_server, "post")
+    login_demo(page, live_server, "post")
     page.goto(live_server.url + "/dispatch/")
     card = page.get_by_test_id("tour-E1")
     card.locator("details.breakdown summary").click()
@@ -90,7 +83,7 @@ def test_breakdown_the_free_van_takes_the_open_stops(live_server, e1_under_way_e
 
     # The courier of the broken van: the tour is still listed and says what to do.
     phone = phone_page
-    _login(phone, live_server, e1_under_way_e2_free["driver"])
+    login_demo(phone, live_server, e1_under_way_e2_free["driver"])
     phone.goto(live_server.url + "/courier/")
     phone.locator(f"a[href='/courier/tour/{e1_under_way_e2_free['id']}']").click()
     notice = phone.get_by_test_id("breakdown-notice")
@@ -103,7 +96,7 @@ def test_breakdown_the_free_van_takes_the_open_stops(live_server, e1_under_way_e
 
     # The courier of the free van sees the stops with what to fetch from E1, and may start today.
     phone.context.clear_cookies()
-    _login(phone, live_server, e2_driver)
+    login_demo(phone, live_server, e2_driver)
     phone.goto(f"{live_server.url}/courier/tour/{e2_id}")
     phone.locator("#start-km").wait_for()
     assert "Übernommen nach Ausfall E1" in phone.locator("#courier-app").text_content()  # in the stop notes
@@ -116,7 +109,7 @@ def test_a_plan_made_late_in_the_day_starts_now(live_server, page, tmp_path):
     with app.app_context():
         add_sorted_items(per_site=1)
     _pin(app, "2026-03-03T12:55:00+01:00")
-    _login(page, live_server, "post")
+    login_demo(page, live_server, "post")
     page.goto(live_server.url + "/dispatch/")
     page.get_by_test_id("plan-button").click()
     page.wait_for_url("**run=*")

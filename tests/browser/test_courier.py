@@ -26,6 +26,7 @@ from mailroom.models import (
     Vehicle,
 )
 from mailroom.services import fleet
+from tests.browser.session import login_demo, post_json
 from tests.mailroom.courier.builders import World, make_tour
 
 pytestmark = pytest.mark.browser
@@ -54,14 +55,6 @@ def courier_tour(live_server):
         )
         last = fleet.last_reading(world.van)
         return {"id": tour.id, "last_km": last.km, "stops": [s.id for s in tour.stops]}
-
-
-def _login(page, server, username):
-    page.goto(server.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", server.app.config["DEMO_LOGINS"][username])
-    page.click("button[type=submit]")
-    page.wait_for_url(server.url + "/")
 
 
 def _sign(page, stop_id):
@@ -95,7 +88,7 @@ def _count(model, *criteria) -> int:
 
 def test_offline_mid_tour_queues_three_actions_and_sends_each_once(live_server, courier_tour, phone_page, tmp_path):
     page = phone_page
-    _login(page, live_server, "bote")
+    login_demo(page, live_server, "bote")
     page.goto(f"{live_server.url}/courier/tour/{courier_tour['id']}")
     _start(page, courier_tour["last_km"] + 3, 97)
     page.wait_for_function("document.getElementById('tour-status').textContent === 'Unterwegs'")
@@ -192,7 +185,7 @@ def test_offline_mid_tour_queues_three_actions_and_sends_each_once(live_server, 
 
 def test_signature_for_registered_mail_cannot_be_skipped(live_server, courier_tour, phone_page):
     page = phone_page
-    _login(page, live_server, "bote")
+    login_demo(page, live_server, "bote")
     page.goto(f"{live_server.url}/courier/tour/{courier_tour['id']}")
     _start(page, courier_tour["last_km"] + 1)
     page.wait_for_function("window.mailroomCourier.idle()")
@@ -219,7 +212,7 @@ def test_signature_for_registered_mail_cannot_be_skipped(live_server, courier_to
             select(MailItem.id).where(MailItem.tour_stop_id == first, MailItem.kind == ItemKind.EINSCHREIBEN_UEBERGABE)
         )
         events_before = _count(MailEvent)
-    answer = _post(page, f"/courier/tour/{courier_tour['id']}/stops/{first}/done",
+    answer = post_json(page, f"/courier/tour/{courier_tour['id']}/stops/{first}/done",
                    {"client_action_id": "aaaaaaaa-1111-4111-8111-000000000001", "items": [item_id],
                     "receiver_name": "S. Gerdes"})  # fmt: skip
     assert answer["status"] == 422
@@ -229,29 +222,17 @@ def test_signature_for_registered_mail_cannot_be_skipped(live_server, courier_to
         assert _count(MailEvent) == events_before
 
 
-def _post(page, path, body):
-    return page.evaluate(
-        """async ([path, body]) => {
-            const token = document.querySelector('meta[name="csrf-token"]').content;
-            const res = await fetch(path, {method: 'POST', body: JSON.stringify(body),
-                headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRFToken': token}});
-            return {status: res.status, body: await res.json()};
-        }""",
-        [path, body],
-    )
-
-
 def test_lower_odometer_other_couriers_tour_and_finished_tour(live_server, courier_tour, phone_page):
     page = phone_page
     tour_url = f"{live_server.url}/courier/tour/{courier_tour['id']}"
     # another courier cannot open it
-    _login(page, live_server, "botin")
+    login_demo(page, live_server, "botin")
     response = page.goto(tour_url)
     assert response.status == 403
     assert "nicht Ihnen zugeteilt" in page.locator("main").inner_text()
     page.context.clear_cookies()
 
-    _login(page, live_server, "bote")
+    login_demo(page, live_server, "bote")
     page.goto(tour_url)
     lower = round(courier_tour["last_km"] - 70, 1)
     _start(page, lower)
@@ -261,7 +242,7 @@ def test_lower_odometer_other_couriers_tour_and_finished_tour(live_server, couri
         f"{fleet.format_km(courier_tour['last_km'])} km."
     )
     # the server refuses it as well, with the same words
-    answer = _post(page, f"/courier/tour/{courier_tour['id']}/start",
+    answer = post_json(page, f"/courier/tour/{courier_tour['id']}/start",
                    {"client_action_id": "bbbbbbbb-1111-4111-8111-000000000001", "km": lower, "soc": 90})  # fmt: skip
     assert answer["status"] == 422
     last = fleet.format_km(courier_tour["last_km"])
@@ -279,7 +260,7 @@ def test_lower_odometer_other_couriers_tour_and_finished_tour(live_server, couri
     page.get_by_test_id("tour-finished").wait_for()
     page.wait_for_function("window.mailroomCourier.idle()")
     assert "gefahren 28 km" in page.get_by_test_id("tour-finished").inner_text()
-    answer = _post(page, f"/courier/tour/{courier_tour['id']}/stops/{courier_tour['stops'][0]}/skip",
+    answer = post_json(page, f"/courier/tour/{courier_tour['id']}/stops/{courier_tour['stops'][0]}/skip",
                    {"client_action_id": "cccccccc-1111-4111-8111-000000000001", "reason": "zu spät"})  # fmt: skip
     assert answer["status"] == 409
     assert answer["body"]["error"]["message"] == "Die Tour ist bereits beendet: keine weiteren Aktionen möglich."
@@ -295,7 +276,7 @@ def test_lower_odometer_other_couriers_tour_and_finished_tour(live_server, couri
 
 def test_tour_page_opens_again_without_network_once_loaded(live_server, phone_page, courier_tour):
     """The service worker keeps the last copy of the tour page: in a dead spot the courier can reload."""
-    _login(phone_page, live_server, "bote")
+    login_demo(phone_page, live_server, "bote")
     url = f"{live_server.url}/courier/tour/{courier_tour['id']}"
     phone_page.goto(url)
     phone_page.wait_for_function("navigator.serviceWorker.controller !== null")  # the worker claims the page

@@ -7,28 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from labels import codes as carrier_codes
+from tests.browser.session import login_demo, post_json
 
 pytestmark = pytest.mark.browser
-
-
-def _login(page, live_server, username: str = "post") -> None:
-    page.goto(f"{live_server.url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", live_server.app.config["DEMO_LOGINS"][username])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-
-
-def _post_json(page, path, body):
-    return page.evaluate(
-        """async ([path, body]) => {
-            const token = document.querySelector('meta[name="csrf-token"]').content;
-            const res = await fetch(path, {method: 'POST', body: JSON.stringify(body),
-                headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRFToken': token}});
-            return {status: res.status, body: await res.json()};
-        }""",
-        [path, body],
-    )
 
 
 def _sort(page, code: str) -> None:
@@ -38,10 +19,10 @@ def _sort(page, code: str) -> None:
 
 
 def test_sorting_display_clears_on_error_and_already_sorted_is_not_red(live_server, page):
-    _login(page, live_server)
+    login_demo(page, live_server)
     page.goto(f"{live_server.url}/intake/scan")
     code = carrier_codes.make_s10("RR", 71_000_001)
-    answer = _post_json(page, "/intake/scan", {"code": code, "kind": "einschreiben_uebergabe", "org_unit": "FD20"})
+    answer = post_json(page, "/intake/scan", {"code": code, "kind": "einschreiben_uebergabe", "org_unit": "FD20"})
     assert answer["status"] == 201, answer
 
     page.goto(f"{live_server.url}/intake/sorting")
@@ -88,7 +69,7 @@ def _kind_of(live_server, code: str):
 
 
 def test_scan_station_by_keyboard_fields_status_column(live_server, page):
-    _login(page, live_server)
+    login_demo(page, live_server)
     page.goto(f"{live_server.url}/intake/scan")
     code = carrier_codes.make_s10("CX", 71_000_002)
     page.keyboard.type(code)
@@ -160,7 +141,7 @@ def test_scan_station_by_keyboard_fields_status_column(live_server, page):
 
 
 def test_a_wrong_scan_is_undone_at_the_scan_station(live_server, page):
-    _login(page, live_server)
+    login_demo(page, live_server)
     page.goto(f"{live_server.url}/intake/scan")
     count = page.locator("#scan-count")
     before = int(count.inner_text())
@@ -189,10 +170,10 @@ def test_a_wrong_scan_is_undone_at_the_scan_station(live_server, page):
 
 
 def test_finding_mail_by_org_unit_part_of_its_name(live_server, page):
-    _login(page, live_server)
+    login_demo(page, live_server)
     page.goto(f"{live_server.url}/intake/scan")
     code = carrier_codes.make_s10("RR", 71_000_003)
-    answer = _post_json(page, "/intake/scan", {"code": code, "kind": "einschreiben_uebergabe", "org_unit": "FD11"})
+    answer = post_json(page, "/intake/scan", {"code": code, "kind": "einschreiben_uebergabe", "org_unit": "FD11"})
     assert answer["status"] == 201, answer
     page.goto(f"{live_server.url}/intake/track")
     page.get_by_text("Weitere Suchfelder").click()
@@ -209,7 +190,7 @@ def test_finding_mail_by_org_unit_part_of_its_name(live_server, page):
 def test_worklist_shows_the_envelope_and_saves_like_the_scan_station(live_server, page):
     from tests.builders import barcode_image
 
-    _login(page, live_server)
+    login_demo(page, live_server)
     code = carrier_codes.make_s10("CX", 71_000_004)
     page.goto(f"{live_server.url}/intake/upload")
     page.locator("input[type=file]").set_input_files(

@@ -10,16 +10,9 @@ from sqlalchemy import func, select
 
 from mailroom.extensions import db
 from mailroom.models.outgoing import LetterCount
+from tests.browser.session import login_demo
 
 pytestmark = pytest.mark.browser
-
-
-def _login(page, server, username):
-    page.goto(server.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", server.app.config["DEMO_LOGINS"][username])
-    page.click("button[type=submit]")
-    page.wait_for_url(server.url + "/")
 
 
 def _lines(app) -> int:
@@ -29,7 +22,7 @@ def _lines(app) -> int:
 
 def test_franking_form_by_keyboard_and_reports(live_server, page, tmp_path):
     app = live_server.app
-    _login(page, live_server, "post")
+    login_demo(page, live_server, "post")
     page.get_by_role("link", name="Postausgang").first.click()
     page.wait_for_url(live_server.url + "/outgoing/")
     before = _lines(app)
@@ -81,7 +74,7 @@ def test_franking_form_by_keyboard_and_reports(live_server, page, tmp_path):
 def test_einschreiben_posting_list_and_tariffs(live_server, page, tmp_path):
     from labels.codes import make_s10
 
-    _login(page, live_server, "admin")
+    login_demo(page, live_server, "admin")
     page.goto(live_server.url + "/outgoing/tracked?day=2026-02-02")
     code = make_s10("RT", 4_242_424)
     form = page.get_by_test_id("einschreiben-form")

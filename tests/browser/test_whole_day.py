@@ -15,28 +15,9 @@ from labels.codes import make_s10
 from mailroom.extensions import db
 from mailroom.models import EventKind, ItemStatus, MailEvent, MailItem, StopStatus, Tour, TourStatus, TourStop
 from mailroom.services import fleet
+from tests.browser.session import login_demo, post_json
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _login(page, server, username):
-    page.goto(server.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", server.app.config["DEMO_LOGINS"][username])
-    page.click("button[type=submit]")
-    page.wait_for_url(server.url + "/")
-
-
-def _post_json(page, path, body):
-    return page.evaluate(
-        """async ([path, body]) => {
-            const token = document.querySelector('meta[name="csrf-token"]').content;
-            const res = await fetch(path, {method: 'POST', body: JSON.stringify(body),
-                headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRFToken': token}});
-            return {status: res.status, body: await res.json()};
-        }""",
-        [path, body],
-    )
 
 
 def _qr_urls(pdf: bytes) -> list[str]:
@@ -53,13 +34,13 @@ def test_whole_day(live_server, page, phone_page, tmp_path):
     app = server.app
 
     # 1. The mail room logs three items for the town hall at the scan station.
-    _login(page, server, "post")
+    login_demo(page, server, "post")
     page.goto(server.url + "/intake/scan")
     registered = make_s10("RR", 47_110_815)
     logged = [
-        _post_json(page, "/intake/scan", {"code": registered, "kind": "einschreiben_uebergabe", "org_unit": "FD11"}),
-        _post_json(page, "/intake/scan", {"code": "JJD000390007812345678", "kind": "paket", "org_unit": "FD20"}),
-        _post_json(page, "/intake/scan", {"manual": True, "kind": "brief", "org_unit": "OB"}),
+        post_json(page, "/intake/scan", {"code": registered, "kind": "einschreiben_uebergabe", "org_unit": "FD11"}),
+        post_json(page, "/intake/scan", {"code": "JJD000390007812345678", "kind": "paket", "org_unit": "FD20"}),
+        post_json(page, "/intake/scan", {"manual": True, "kind": "brief", "org_unit": "OB"}),
     ]
     assert [answer["status"] for answer in logged] == [201, 201, 201], logged
     codes = [answer["body"]["item"]["code"] for answer in logged]
@@ -95,7 +76,7 @@ def test_whole_day(live_server, page, phone_page, tmp_path):
 
     # 4. The courier opens the tour from the QR code on a phone and completes it.
     phone = phone_page
-    _login(phone, server, driver)
+    login_demo(phone, server, driver)
     phone.goto(f"{server.url}/courier/tour/{tour_id}")
     phone.fill("#start-km", str(last_km + 0.5))
     phone.fill("#start-soc", "98")
