@@ -12,7 +12,8 @@ from mailroom.extensions import db
 from mailroom.models import ItemKind, ItemStatus, MailItem, StopStatus, TourStatus, TourStop, Vehicle
 from mailroom.services import fleet
 from mailroom.services.clock import local_today
-from tests.browser.test_courier import _demo_world, _login, _open_stop, _start
+from tests.browser.session import login_demo
+from tests.browser.test_courier import _demo_world, _open_stop, _start
 from tests.mailroom.courier.builders import make_tour
 
 pytestmark = pytest.mark.browser
@@ -44,7 +45,7 @@ def test_load_list_and_a_question_before_leaving_items(live_server, courier_tour
         letter, registered = _items(first)
         parcel = _items(third)[0]
         letter_code, registered_code, parcel_id = letter.code, registered.code, parcel.id
-    _login(page, live_server, "bote")
+    login_demo(page, live_server, "bote")
     page.goto(f"{live_server.url}/courier/tour/{courier_tour['id']}")
     load_list = page.get_by_test_id("load-list")
     assert load_list.locator("input[type=checkbox]").count() == 4
@@ -89,7 +90,7 @@ def test_scanning_at_the_depot_loads_only_what_was_scanned(live_server, courier_
     with live_server.app.app_context():
         letter = _items(first)[0]
         code, letter_id = letter.code, letter.id
-    _login(page, live_server, "bote")
+    login_demo(page, live_server, "bote")
     page.goto(f"{live_server.url}/courier/tour/{courier_tour['id']}")
     page.fill("#load-scan", code.lower())
     page.press("#load-scan", "Enter")
@@ -109,7 +110,7 @@ def test_tomorrows_tour_cannot_be_started_today(live_server, phone_page):
         world.van = db.session.scalar(select(Vehicle).where(Vehicle.code == "E2"))
         tour = make_tour(world, world.couriers["bote"], day=local_today() + timedelta(days=1))
         tour_id, day = tour.id, tour.service_date
-    _login(phone_page, live_server, "bote")
+    login_demo(phone_page, live_server, "bote")
     phone_page.goto(f"{live_server.url}/courier/tour/{tour_id}")
     refused = phone_page.get_by_test_id("start-refused")
     refused.wait_for()
