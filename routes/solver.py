@@ -494,7 +494,7 @@ def _first_solution(model: _Model, seconds: float, solution_limit: int | None, g
     params = _params(model, seconds, solution_limit, "GUIDED_LOCAL_SEARCH", gls_lambda)
     solution = None
     if model.warm is not None:
-        init = model.routing.ReadAssignmentFromRoutes(_indices(model, model.warm), True)
+        init = _assignment(model, model.warm)
         if init is not None:
             solution = model.routing.SolveFromAssignmentWithParameters(init, params)
     if solution is None:
@@ -514,21 +514,29 @@ def _indices(model: _Model, routes: list[list[int]]) -> list[list[int]]:
     return [[model.manager.NodeToIndex(node) for node in r] for r in routes]
 
 
+def _assignment(model: _Model, routes: list[list[int]]):
+    """Our routes as a fresh OR-Tools assignment of the next variables, or None if they do not fit the model's graph.
+
+    Not `ReadAssignmentFromRoutes`: that restores into the model's own assignment, which keeps values of the last
+    search, and after some searches it refuses plans that a fresh model accepts (Solomon R2/RC, 2026-12-04)."""
+    init = model.routing.solver().Assignment()
+    if not model.routing.RoutesToAssignment(_indices(model, routes), True, True, init):
+        return None
+    return init
+
+
 def _settle(model: _Model, routes: list[list[int]], seconds: float, solution_limit: int | None = None):
     """OR-Tools' local search (greedy descent) from our routes: a polished solution with all cumuls, or None.
 
     `solution_limit=1` only restores the plan and schedules it (OR-Tools' finalizers): fast and deterministic."""
-    init = model.routing.ReadAssignmentFromRoutes(_indices(model, routes), True)
+    init = _assignment(model, routes)
     if init is None:
-        if os.environ.get("ROUTES_LOG_SEARCH"):
-            for vi, r in enumerate(routes):
-                alone: list[list[int]] = [[] for _ in routes]
-                alone[vi] = r
-                if r and model.routing.ReadAssignmentFromRoutes(_indices(model, alone), True) is None:
-                    print(f"OR-Tools rejects the route of vehicle {vi}: {r}", flush=True)
         return None
     params = _params(model, seconds, solution_limit, "GREEDY_DESCENT", 0.0)
-    return model.routing.SolveFromAssignmentWithParameters(init, params)
+    solution = model.routing.SolveFromAssignmentWithParameters(init, params)
+    if solution is None and os.environ.get("ROUTES_LOG_SEARCH"):
+        print(f"OR-Tools rejects the plan {routes}", flush=True)
+    return solution
 
 
 def _extract(model: _Model, solution) -> _Solved:
@@ -874,11 +882,6 @@ def plan_tours(
         outcome = _search(model, deadline, solution_limit, workers, seed, iterations)
         # schedule the plan as it is (the loop polished it already): restore + finalizers, one solution
         solution = _settle(model, outcome.routes, 10.0, solution_limit=1)
-        if solution is None:
-            # seen rarely after a long search (the same plan restores fine in a fresh model): rebuild it
-            model = _build_model(problem, model_stops)
-            data = model.data
-            solution = _settle(model, outcome.routes, 10.0, solution_limit=1)
         if solution is None:  # cannot happen if the loop's checks match the model: OR-Tools' own start then
             solution = _settle(model, outcome.start, 10.0, solution_limit=1)
         if os.environ.get("ROUTES_LOG_SEARCH"):
