@@ -22,7 +22,8 @@ other carriers (GLS, Hermes, DPD, UPS) and symbologies we do not generate.
 An image counts as read when every code on it is decoded with its exact value. Reported per decoder:
 read rate, codes found, false codes (values that are not on the image), median and 95th percentile
 milliseconds per image (from the encoded file bytes to the list of codes, single-threaded), and the read
-rate per degradation class (an image is in every class whose degradation it has).
+rate per degradation class (an image is in every class whose degradation it has; "low-res-128" is also
+split into blurred/sharp and JPEG/PNG).
 """
 
 from __future__ import annotations
@@ -421,6 +422,9 @@ def degradation_classes(tags: list[str]) -> list[str]:
         elif tag.endswith("dpi"):
             name = tag
         classes.append(name)
+    if "low-res-128" in tags:  # the class split by its own degradations: blurred or sharp, JPEG or PNG
+        classes.append("low-res-128 blur" if "blur" in classes else "low-res-128 sharp")
+        classes.append("low-res-128 jpeg" if "jpeg" in classes else "low-res-128 png")
     return classes
 
 
