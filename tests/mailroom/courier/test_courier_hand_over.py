@@ -45,10 +45,10 @@ def test_yesterdays_tour_cannot_be_started_today(world):
     assert tour.status == TourStatus.PLANNED
 
 
-def test_start_of_another_day_over_http_is_a_409_in_german(world, sqlite_app):
+def test_start_of_another_day_over_http_is_a_409_in_german(world, app):
     bote = world.couriers["bote"]
     tour = make_tour(world, bote, day=local_today() + timedelta(days=1))
-    client = sqlite_app.test_client()
+    client = app.test_client()
     assert client.post("/login", data={"username": "bote", "password": PASSWORD}).status_code == 302
     page = client.get(f"/courier/tour/{tour.id}")
     assert page.status_code == 200 and "start_refusal" in page.get_data(as_text=True)

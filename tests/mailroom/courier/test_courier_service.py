@@ -77,7 +77,7 @@ def test_start_loads_the_tours_items_with_the_phone_time(world):
     )
 
 
-def test_whole_tour_hand_over_skip_and_end(world, sqlite_app):
+def test_whole_tour_hand_over_skip_and_end(world, app):
     bote = world.couriers["bote"]
     tour = make_tour(
         world,
@@ -136,8 +136,7 @@ def test_whole_tour_hand_over_skip_and_end(world, sqlite_app):
     assert left_behind.status == ItemStatus.SORTED and left_behind.tour_stop_id is None
 
 
-def test_replayed_action_returns_the_same_result_and_stores_nothing_new(world_any_db):
-    world = world_any_db
+def test_replayed_action_returns_the_same_result_and_stores_nothing_new(world):
     bote = world.couriers["bote"]
     tour = make_tour(world, bote)
     start_payload = {"client_action_id": new_action_id(), "km": 100, "soc": 90}
@@ -180,7 +179,7 @@ def test_action_id_reused_for_another_action_is_refused(world):
         courier.perform(bote, tour.id, "end", payload)
 
 
-def test_registered_item_needs_receiver_and_signature_nothing_stored_half(world, sqlite_app):
+def test_registered_item_needs_receiver_and_signature_nothing_stored_half(world, app):
     bote = world.couriers["bote"]
     tour = make_tour(world, bote)
     _start(bote, tour)
@@ -202,7 +201,7 @@ def test_registered_item_needs_receiver_and_signature_nothing_stored_half(world,
         db.session.rollback()
     assert (_count(MailEvent), _count(HandoverProof), _count(CourierAction)) == before
     assert db.session.get(MailItem, registered.id).status == ItemStatus.LOADED
-    assert _signature_files(sqlite_app) == []
+    assert _signature_files(app) == []
 
 
 def test_oversized_signature_is_refused(world):

@@ -25,11 +25,11 @@ def _embedded(html: str) -> dict:
     return json.loads(match.group(1))
 
 
-def test_today_and_tour_page_embed_the_tour(world, sqlite_app):
+def test_today_and_tour_page_embed_the_tour(world, app):
     bote = world.couriers["bote"]
     world.sites[0].name = 'Schule <script>alert("x")</script>'
     tour = make_tour(world, bote)
-    client = _client(sqlite_app, "bote")
+    client = _client(app, "bote")
     today = client.get("/courier/")
     assert today.status_code == 200
     assert f"/courier/tour/{tour.id}" in today.get_data(as_text=True)
@@ -46,10 +46,10 @@ def test_today_and_tour_page_embed_the_tour(world, sqlite_app):
     assert fresh.get_json()["id"] == tour.id
 
 
-def test_json_actions_and_their_errors(world, sqlite_app):
+def test_json_actions_and_their_errors(world, app):
     bote = world.couriers["bote"]
     tour = make_tour(world, bote)
-    client = _client(sqlite_app, "bote")
+    client = _client(app, "bote")
     base = f"/courier/tour/{tour.id}"
     not_json = client.post(f"{base}/start", data="km=5", headers=JSON_HEADERS)
     assert not_json.status_code == 422
@@ -104,12 +104,12 @@ def test_json_actions_and_their_errors(world, sqlite_app):
     assert page.status_code == 200 and _embedded(page.get_data(as_text=True))["status"] == TourStatus.FINISHED
 
 
-def test_other_couriers_tour_is_refused_staff_may_act(world, sqlite_app):
+def test_other_couriers_tour_is_refused_staff_may_act(world, app):
     botin = world.couriers["botin"]
     tour = make_tour(world, botin)
     add_user("post", Role.MAILROOM)
     db.session.commit()
-    bote = _client(sqlite_app, "bote")
+    bote = _client(app, "bote")
     page = bote.get(f"/courier/tour/{tour.id}")
     assert page.status_code == 403 and "nicht Ihnen zugeteilt" in page.get_data(as_text=True)
     refused = bote.post(
@@ -120,17 +120,17 @@ def test_other_couriers_tour_is_refused_staff_may_act(world, sqlite_app):
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
     assert f"/courier/tour/{tour.id}" not in bote.get("/courier/").get_data(as_text=True)
     assert db.session.scalar(select(func.count(MailEvent.id))) == 0
-    staff = _client(sqlite_app, "post")
+    staff = _client(app, "post")
     assert staff.get(f"/courier/tour/{tour.id}").status_code == 200
     assert f"/courier/tour/{tour.id}" in staff.get("/courier/").get_data(as_text=True)
     assert bote.get("/courier/tour/999999").status_code == 404
 
 
-def test_actions_need_the_csrf_header(world, sqlite_app):
-    sqlite_app.config["WTF_CSRF_ENABLED"] = True
+def test_actions_need_the_csrf_header(world, app):
+    app.config["WTF_CSRF_ENABLED"] = True
     bote = world.couriers["bote"]
     tour = make_tour(world, bote)
-    client = sqlite_app.test_client()
+    client = app.test_client()
     login_page = client.get("/login").get_data(as_text=True)
     token = re.search(r'<meta name="csrf-token" content="([^"]+)"', login_page).group(1)
     client.post("/login", data={"username": "bote", "password": PASSWORD, "csrf_token": token})
