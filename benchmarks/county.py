@@ -27,7 +27,8 @@ from benchmarks._report import DEFAULT_SOLVERS, describe, side_by_side
 from routes import Problem, plan_tours
 from routes.demo import county_problem, demo_problem
 from routes.lns import route_feasible
-from routes.solver import _active_breaks, _build_model, _matrices, _range_left, _vehicle_end_min, _vehicle_start_min
+from routes.ormodel import _build_model
+from routes.prep import _active_breaks, _matrices, _range_left, _vehicle_end_min, _vehicle_start_min
 
 OLDENBURG_CSV = Path(__file__).resolve().parents[1] / "tests" / "routes" / "data" / "oldenburg-sites.csv"
 Routes = list[list[int]]  # per van (position in problem.vehicles): stop numbers 1..n (problem.stops[i - 1])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from routes.model import Plan, Problem, UnservedReason
-from routes.solver import _active_breaks, _matrices, _range_left, _speed_key, _vehicle_end_min, _vehicle_start_min
+from routes.prep import _active_breaks, _matrices, _range_left, _speed_key, _vehicle_end_min, _vehicle_start_min
 
 EPS_MIN = 0.05  # minutes: the model rounds times to whole seconds
 EPS_KM = 0.005

@@ -20,7 +20,7 @@ from routes.check import check_plan
 from routes.cvrp import route_length, solve_instance
 from routes.cvrplib import read_instance
 from routes.lns import Sisr, route_feasible
-from routes.solver import _build_model, _first_solution, _indices, _routes_of
+from routes.ormodel import _build_model, _first_solution, _indices, _routes_of
 
 DATA = Path(__file__).parent / "data"
 
