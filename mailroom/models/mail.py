@@ -102,6 +102,7 @@ class EventKind(StrEnum):
     NOTIFIED = "notified"
     LABEL_PRINTED = "label_printed"
     VOIDED = "voided"  # a wrong scan undone shortly after it was logged
+    TRANSFERRED = "transferred"  # moved from one van to another (a breakdown); the item stays loaded
 
     @property
     def label(self) -> str:
@@ -121,6 +122,7 @@ EVENT_KIND_LABELS = {
     EventKind.NOTIFIED: "Benachrichtigt",
     EventKind.LABEL_PRINTED: "Etikett gedruckt",
     EventKind.VOIDED: "Fehlscan storniert",
+    EventKind.TRANSFERRED: "Umgeladen",
 }
 
 

@@ -131,6 +131,8 @@ def _check_transition(item: MailItem, from_status: ItemStatus, kind: EventKind) 
 
 def sort_item(item: MailItem, *, user: User | None, site: Site | None = None, at: datetime | None = None) -> MailEvent:
     """Put an item into the box of its destination site (or of `site`)."""
+    if item.status is not None:
+        _check_transition(item, ItemStatus(item.status), EventKind.SORTED)  # a voided item: say so first
     target = site or item.site
     if target is None:
         raise ValidationFailed(f"Sendung {item.code}: Empfänger (Fachdienst/Standort) fehlt, bitte zuerst ergänzen.")
@@ -177,6 +179,16 @@ def deliver_item(
         db.session.add(HandoverProof(event=event, receiver_name=receiver_name, signature_sha256=signature_sha256))
     db.session.flush()
     return event
+
+
+def van_tour_id(item: MailItem) -> int | None:
+    """The tour whose van holds a loaded item: the tour of its last loading or van-to-van transfer."""
+    return db.session.scalar(
+        select(MailEvent.tour_id)
+        .where(MailEvent.item_id == item.id, MailEvent.kind.in_((EventKind.LOADED, EventKind.TRANSFERRED)))
+        .order_by(MailEvent.at.desc(), MailEvent.id.desc())
+        .limit(1)
+    )
 
 
 def history(item: MailItem) -> list[MailEvent]:

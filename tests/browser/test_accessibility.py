@@ -33,6 +33,8 @@ ROLES = {
 SKIP = re.compile(r"\.(csv|pdf|png|json|js|svg)$|/data$|/envelope$|/logout$|/scans/\d+$|/signature\.png$")
 MAX_PAGES = 60
 IMPACTS = {"serious", "critical"}
+# The courier's phone pages (few, used on the road with a screen reader too) are held to every impact.
+ALL_IMPACTS = {"minor", "moderate", "serious", "critical"}
 
 
 @pytest.fixture
@@ -82,8 +84,8 @@ def _login(page, base: str, username: str, password: str) -> None:
     page.wait_for_url(base + "/")
 
 
-def _serious(results) -> list[dict]:
-    return [v for v in results.response["violations"] if v.get("impact") in IMPACTS]
+def _serious(results, impacts: set[str] = IMPACTS) -> list[dict]:
+    return [v for v in results.response["violations"] if v.get("impact") in impacts]
 
 
 def _describe(url: str, violation: dict) -> str:
@@ -121,7 +123,8 @@ def test_no_serious_or_critical_axe_violation_on_any_page_of_the_role(live_serve
             menu = page.get_by_role("button", name="Menü")
             if menu.is_visible() and menu.get_attribute("aria-expanded") == "false":
                 menu.click()
-            problems += [_describe(path, v) for v in _serious(axe.run(page))]
+            impacts = ALL_IMPACTS if username == "bote" else IMPACTS
+            problems += [_describe(path, v) for v in _serious(axe.run(page), impacts)]
             for link in _same_origin_paths(page, base):
                 if _shape(urlsplit(link).path) not in seen:
                     seen.add(_shape(urlsplit(link).path))

@@ -44,18 +44,31 @@ def test_load_list_and_a_question_before_leaving_items(live_server, courier_tour
     with live_server.app.app_context():
         letter, registered = _items(first)
         parcel = _items(third)[0]
-        letter_code, registered_code, parcel_id = letter.code, registered.code, parcel.id
+        letter_code, registered_code, parcel_id, parcel_code = letter.code, registered.code, parcel.id, parcel.code
     login_demo(page, live_server, "bote")
     page.goto(f"{live_server.url}/courier/tour/{courier_tour['id']}")
     load_list = page.get_by_test_id("load-list")
-    assert load_list.locator("input[type=checkbox]").count() == 4
-    # The parcel is not in the van: untick it.
+    boxes = load_list.locator("input[type=checkbox]")
+    assert boxes.count() == 4
+    assert [boxes.nth(k).is_checked() for k in range(4)] == [False] * 4  # nothing is loaded unticked
+    assert page.get_by_test_id("load-summary").inner_text().startswith("0 von 4 Sendungen verladen")
+    # All but the parcel are in the van.
+    page.get_by_test_id("load-all").click()
     page.locator(f"#load-{parcel_id}").uncheck()
     assert page.get_by_test_id("load-summary").inner_text() == (
         "3 von 4 Sendungen verladen: nicht angekreuzte bleiben in der Poststelle."
     )
     page.screenshot(path=str(tmp_path / "load-list.png"), full_page=True)
-    _start(page, courier_tour["last_km"] + 1)
+    _start(page, courier_tour["last_km"] + 1, tick_all=False)
+    # Leaving the parcel behind is asked first; "Zurück" starts nothing.
+    question = page.get_by_test_id("load-confirm")
+    assert question.is_visible()
+    assert f"1 Sendung ist nicht angekreuzt und fährt nicht mit ({parcel_code})" in question.inner_text()
+    page.get_by_test_id("load-confirm-no").click()
+    assert not question.is_visible()
+    assert page.evaluate("window.mailroomCourier.queue().length") == 0
+    _start(page, courier_tour["last_km"] + 1, tick_all=False)
+    page.get_by_test_id("load-confirm-yes").click()
     page.wait_for_function("window.mailroomCourier.idle()")
     with live_server.app.app_context():
         parcel = db.session.get(MailItem, parcel_id)
@@ -96,7 +109,9 @@ def test_scanning_at_the_depot_loads_only_what_was_scanned(live_server, courier_
     page.press("#load-scan", "Enter")
     assert page.get_by_test_id("load-scan-msg").inner_text() == f"✓ {code} verladen"
     assert page.get_by_test_id("load-summary").inner_text().startswith("1 von 4 Sendungen verladen")
-    _start(page, courier_tour["last_km"] + 1)
+    _start(page, courier_tour["last_km"] + 1, tick_all=False)
+    assert "3 Sendungen sind nicht angekreuzt und fahren nicht mit" in page.get_by_test_id("load-confirm").inner_text()
+    page.get_by_test_id("load-confirm-yes").click()
     page.wait_for_function("window.mailroomCourier.idle()")
     with live_server.app.app_context():
         loaded = db.session.scalars(select(MailItem).where(MailItem.status == ItemStatus.LOADED)).all()

@@ -78,6 +78,7 @@ def test_whole_day(live_server, page, phone_page, tmp_path):
     phone = phone_page
     login_demo(phone, server, driver)
     phone.goto(f"{server.url}/courier/tour/{tour_id}")
+    phone.get_by_test_id("load-all").click()  # the load list: every item is in the van
     phone.fill("#start-km", str(last_km + 0.5))
     phone.fill("#start-soc", "98")
     phone.click("#start-card button[type=submit]")

@@ -162,6 +162,8 @@ def test_vans_are_created_and_checked(app, client, make_user, login):
     assert client.post("/admin/vehicles/new", data=VAN_FORM).status_code == 302
     van = db.session.scalar(select(Vehicle))
     assert (van.capacity_boxes, van.battery_range_km, van.winter_factor, van.kwh_per_100km) == (30, 160, 0.8, 25)
+    listing = client.get("/admin/vehicles").get_data(as_text=True)
+    assert ">0,8</td>" in listing and ">0.8<" not in listing  # German decimals beside "160,0 km"
     assert client.get("/admin/users").status_code == 403  # fleet may edit vans, not users
     assert client.get("/admin/import/sites").status_code == 403
     assert client.get("/admin/import/vans").status_code == 403  # the fleet manager's own URL for vans:

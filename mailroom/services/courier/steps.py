@@ -151,6 +151,9 @@ def start_tour(tour: Tour, *, user: User, km, soc, at: datetime, action_id: str,
                 client_action_id=f"{action_id}:L{item.id}",
             )
             loaded.append(item.code)
+        elif item.status == ItemStatus.LOADED and (chosen is None or item.id in chosen):
+            _take_over(item, tour, user=user, at=at, action_id=action_id)  # fetched from a broken van
+            loaded.append(item.code)
     db.session.flush()
     return {
         "tour": {"status": str(tour.status), "started_at": at.isoformat()},
@@ -158,6 +161,28 @@ def start_tour(tour: Tour, *, user: User, km, soc, at: datetime, action_id: str,
         "loaded": loaded,
         "not_loaded": left,
     }
+
+
+def _take_over(item: MailItem, tour: Tour, *, user: User, at: datetime, action_id: str) -> None:
+    """A loaded item of this tour still in another van (a breakdown): its move into this tour's van is a
+    hand-over of its own in the custody chain, recorded the first time this tour's courier handles it."""
+    if item.status != ItemStatus.LOADED:
+        return
+    holder_id = custody.van_tour_id(item)
+    if holder_id is None or holder_id == tour.id:
+        return
+    holder = db.session.get(Tour, holder_id)
+    source = holder.vehicle.code if holder is not None else "?"
+    custody.record_event(
+        item,
+        EventKind.TRANSFERRED,
+        user=user,
+        at=at,
+        tour=tour,
+        note=f"Aus Fahrzeug {source} in {tour.vehicle.code} umgeladen",
+        data={"from_tour": holder_id},
+        client_action_id=f"{action_id}:T{item.id}",
+    )
 
 
 def decode_signature(value) -> bytes:
@@ -290,6 +315,7 @@ def complete_stop(
             custody.record_event(
                 item, EventKind.LOADED, user=user, at=at, tour=tour, client_action_id=f"{action_id}:L{item.id}"
             )
+        _take_over(item, tour, user=user, at=at, action_id=action_id)
         custody.deliver_item(
             item,
             user=user,
@@ -317,6 +343,7 @@ def _take_back(items: list[MailItem], *, user: User, at: datetime, tour: Tour, r
     """Items of a stop not served go back to the shelf: loaded ones with an UNLOADED event."""
     back = []
     for item in items:
+        _take_over(item, tour, user=user, at=at, action_id=action_id)
         if item.status == ItemStatus.LOADED:
             custody.record_event(
                 item,

@@ -366,11 +366,12 @@
     st.stops.forEach(function (s) {
       s.items.forEach(function (i) {
         if (i.status === "sorted") items.push({ item: i, stop: s });
-        else if (i.status === "loaded") elsewhere += 1;
+        else if (i.status === "loaded") { elsewhere += 1; items.push({ item: i, stop: s, fetch: true }); }
       });
     });
+    // Nothing counts as loaded until it is ticked or scanned: "loaded" is a real hand-over in the custody chain.
     var state = { ticked: {}, scanned: false };
-    items.forEach(function (e) { state.ticked[e.item.id] = true; });
+    items.forEach(function (e) { state.ticked[e.item.id] = false; });
     var checks = {};
     var summary = el("p", { className: "muted", "data-testid": "load-summary" });
     function update() {
@@ -380,12 +381,12 @@
     }
     var list = el("ul", { className: "item-list load-list", "data-testid": "load-list" }, items.map(function (e) {
       var box = el("input", { type: "checkbox", id: "load-" + e.item.id, value: String(e.item.id) });
-      box.checked = true;
-      box.addEventListener("change", function () { state.ticked[e.item.id] = box.checked; update(); });
+      box.checked = false;
+      box.addEventListener("change", function () { state.ticked[e.item.id] = box.checked; box_.question.hidden = true; update(); });
       checks[e.item.id] = box;
       return el("li", { dataset: { code: e.item.code } },
         el("label", { className: "check", for: "load-" + e.item.id }, box, itemLabel(e.item),
-          el("span", { className: "muted", text: " · Stopp " + e.stop.position })));
+          el("span", { className: "muted", text: " · Stopp " + e.stop.position + (e.fetch ? " · aus dem ausgefallenen Fahrzeug holen" : "") })));
     }));
     var scanInput = el("input", { type: "text", id: "load-scan", autocomplete: "off", autocapitalize: "characters",
       placeholder: "Code scannen oder eingeben", "aria-label": "Sendungscode beim Verladen" });
@@ -410,17 +411,42 @@
     }
     scanInput.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); take(scanInput.value); } });
     update();
+    var questionText = el("p", { "data-testid": "load-confirm-text" });
+    var box_ = {};
+    box_.question = el("div", { className: "left-confirm", "data-testid": "load-confirm", hidden: true }, questionText,
+      el("button", { type: "button", className: "primary", "data-testid": "load-confirm-yes", text: "Trotzdem losfahren",
+        onclick: function () { box_.question.hidden = true; if (box_.go) box_.go(); } }),
+      el("button", { type: "button", "data-testid": "load-confirm-no", text: "Zurück",
+        onclick: function () { box_.question.hidden = true; box_.go = null; } }));
+    var tickAll = el("button", { type: "button", className: "small", "data-testid": "load-all", text: "Alle ankreuzen",
+      onclick: function () {
+        items.forEach(function (e) { state.ticked[e.item.id] = true; checks[e.item.id].checked = true; });
+        box_.question.hidden = true;
+        update();
+      } });
     var box = el("div", { className: "load-check" },
       el("h3", { text: "Verladen" }),
       items.length ? el("p", { className: "muted", text: "Bitte nur ankreuzen, was im Fahrzeug ist – oder jede Sendung scannen (dann zählt nur Gescanntes)." }) : el("p", { className: "muted", text: "Keine Sendungen zu verladen." }),
       items.length ? el("div", { className: "scan-row" }, scanInput,
         el("button", { type: "button", text: "Übernehmen", onclick: function () { take(scanInput.value); } })) : null,
-      items.length ? scanMsg : null, items.length ? list : null, items.length ? summary : null,
+      items.length ? scanMsg : null, items.length ? list : null, items.length ? tickAll : null,
+      items.length ? summary : null, box_.question,
       elsewhere ? el("p", { className: "flash flash-warning", "data-testid": "load-elsewhere",
         text: (elsewhere === 1 ? "1 Sendung ist" : elsewhere + " Sendungen sind") +
           " schon in einem anderen Fahrzeug: bitte dort abholen (siehe Hinweise an den Stopps)." }) : null);
     box.loadedIds = function () {
       return items.filter(function (e) { return state.ticked[e.item.id]; }).map(function (e) { return e.item.id; });
+    };
+    // Leaving items behind is allowed (a parcel that does not fit), but only after a question.
+    box.confirmLeaving = function (go) {
+      var left = items.filter(function (e) { return !state.ticked[e.item.id]; });
+      if (!left.length) { go(); return; }
+      questionText.textContent = (left.length === 1 ? "1 Sendung ist nicht angekreuzt und fährt" :
+        left.length + " Sendungen sind nicht angekreuzt und fahren") + " nicht mit (" +
+        left.slice(0, 5).map(function (e) { return e.item.code; }).join(", ") + (left.length > 5 ? ", …" : "") + ").";
+      box_.go = go;
+      box_.question.hidden = false;
+      box_.question.scrollIntoView({ block: "center" });
     };
     return box;
   }
@@ -442,7 +468,7 @@
         if (last !== null && last !== undefined && km < last) {
           return "Kilometerstand " + kmText(km) + " km ist kleiner als der letzte Stand " + kmText(last) + " km.";
         }
-        enqueue("start", null, { km: km, soc: soc, loaded: loading.loadedIds() });
+        loading.confirmLeaving(function () { enqueue("start", null, { km: km, soc: soc, loaded: loading.loadedIds() }); });
         return null;
       }, "Tour beginnen"));
   }
@@ -514,7 +540,7 @@
     var card = el("details", { className: "card courier-stop stop-" + stop.status, id: "stop-" + stop.id, dataset: { stopId: String(stop.id), status: stop.status } },
       el("summary", null,
         el("span", { className: "stop-pos", text: String(stop.position) }),
-        el("span", { className: "stop-name", text: stop.is_depot ? "Depot: nachladen" : site.name }),
+        el("h2", { className: "stop-name", text: stop.is_depot ? "Depot: nachladen" : site.name }),
         el("span", { className: "stop-meta", text: (stop.eta ? stop.eta + " Uhr" : "") + (items.length ? " · " + items.length + " Sendg." : "") }),
         statusBadge(stop, pending),
         stop.note ? badge("Hinweis", "note") : null));  // e.g. a courier order: what to take where

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from mailroom.errors import InvalidTransition, PlanningFailed
 from mailroom.extensions import db
-from mailroom.models import ItemStatus, MailItem, StopStatus, Tour, TourStatus
-from mailroom.services import clock, courier, dispatch
+from mailroom.models import EventKind, ItemStatus, MailItem, StopStatus, Tour, TourStatus
+from mailroom.services import clock, courier, custody, dispatch
 from mailroom.services.dispatch.runs import _delete_tours
 from tests.mailroom.courier.builders import signature_data_url
 from tests.mailroom.dispatch.conftest import MONDAY, PLAN_LIMIT_S, add_sorted_items
@@ -95,11 +95,21 @@ def test_breakdown_the_free_van_takes_the_open_stops_from_the_depot(planned_app,
     assert sorted(s.position for s in e1.stops) == list(range(1, len(e1.stops) + 1))
     _pin_clock(planned_app, _local(10, 5))
     assert e1 in courier.tours_today(e1.driver)  # the cancelled tour stays on the courier's list
-    # E2's courier starts and hands over, at a taken-over stop, the items fetched from E1.
-    start = {"client_action_id": "start-e2-0001", "km": 50_000, "soc": 90, "at": _local(10, 10).isoformat()}
-    courier.perform(e2.driver, e2.id, "start", start)
+    # E2's courier starts and hands over, at a taken-over stop, the items fetched from E1. On the load
+    # list, the fetched items of that stop are not ticked: their move from E1 is then recorded when they
+    # are handed over; every other fetched item is moved into E2 at the start.
     stop = next(s for s in real if any(i.code in named for i in _items(s)))
     items = _items(stop)
+    later = {i.id for i in items if i.code in named}
+    ticked = [i.id for s in real for i in _items(s) if i.id not in later]
+    start = {
+        "client_action_id": "start-e2-0001",
+        "km": 50_000,
+        "soc": 90,
+        "at": _local(10, 10).isoformat(),
+        "loaded": ticked,
+    }
+    courier.perform(e2.driver, e2.id, "start", start)
     done = {
         "client_action_id": "done-e2-0001",
         "items": [i.id for i in items],
@@ -110,6 +120,16 @@ def test_breakdown_the_free_van_takes_the_open_stops_from_the_depot(planned_app,
     courier.perform(e2.driver, e2.id, "stop_done", done, stop_id=stop.id)
     db.session.commit()
     assert {i.status for i in items} == {ItemStatus.DELIVERED}
+    # Every fetched item has its van-to-van hand-over in the custody chain, between E1's loading and
+    # E2's delivery (or E2's load list).
+    for item in db.session.scalars(select(MailItem).where(MailItem.code.in_(named))):
+        steps = [(e.kind, e.tour_id) for e in custody.history(item) if e.tour_id is not None]
+        assert steps[:2] == [(EventKind.LOADED, e1.id), (EventKind.TRANSFERRED, e2.id)]
+        moved = next(e for e in custody.history(item) if e.kind == EventKind.TRANSFERRED)
+        assert moved.note == "Aus Fahrzeug E1 in E2 umgeladen" and moved.user_id == e2.driver_id
+        action = "done-e2-0001" if item.id in later else "start-e2-0001"  # moved when handed over, or at start
+        assert moved.client_action_id == f"{action}:T{item.id}"
+        assert item.status == (ItemStatus.DELIVERED if item.id in later else ItemStatus.LOADED)
 
 
 def test_breakdown_numbers_stay_small_when_nothing_can_be_taken_over(planned):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from labels import codes as carrier_codes
+from mailroom.errors import InvalidTransition
 from mailroom.extensions import db
 from mailroom.models import EventKind, ItemStatus, MailEvent, MailItem
 from mailroom.services import custody, intake
@@ -45,6 +47,10 @@ def test_a_wrong_scan_is_voided_by_an_event_and_leaves_the_lists(wdb):
     # sorting a voided item is refused in German
     sorted_answer = wdb.client().post("/intake/sorting/scan", json={"code": "FALSCH-GETIPPT-1"})
     assert sorted_answer.status_code in (409, 422) and "storniert" in sorted_answer.get_json()["error"]["message"]
+    # ... and so is the "sorted" step of the scanner API and of the sorting service (not "Empfänger fehlt")
+    with pytest.raises(InvalidTransition, match="als Fehlscan storniert"):
+        custody.sort_item(item, user=wdb.staff)
+    db.session.rollback()
 
     # twice: refused, no second event; the page shows it logged
     again = _void(wdb, item_id)
