@@ -23,7 +23,7 @@ from mailroom.services import fleet
 from mailroom.services.clock import LOCAL_TZ, local_today
 from mailroom.services.courier.common import SKIP_REASONS
 from mailroom.services.courier.steps import other_day_message
-from mailroom.services.dispatch.adjust import breakdown_notice
+from mailroom.services.dispatch.breakdown import breakdown_notice
 
 # --- which tours a user sees ----------------------------------------------------------------------
 

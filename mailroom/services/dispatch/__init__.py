@@ -3,7 +3,7 @@
 - `day`: the day's stops, vans and drivers (the default-driver rule lives there, once);
 - `problem`: the only place where ORM objects become `routes` dataclasses and back;
 - `runs`: plan runs, `plan_day` and the job body `execute_plan_run(run_id)`;
-- `adjust`: pin, re-plan the rest, move a stop, a van's breakdown;
+- `adjust`: pin, re-plan the rest, move a stop; `breakdown`: a van's breakdown;
 - `requests`: driver changes and Sonderstopps (incl. courier orders);
 - `pages`: what the pages render (`day_page(day)`, map data, the day overview).
 
@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from mailroom.services.dates import parse_day
 from mailroom.services.dispatch.adjust import (
-    breakdown_notice,
     check_courier_orders,
     move_stop,
     remaining_capacity,
-    replan_breakdown,
     replan_tour,
 )
+from mailroom.services.dispatch.breakdown import breakdown_notice, replan_breakdown
 from mailroom.services.dispatch.day import (
     PARCEL_KINDS,
     REASON_LABELS,

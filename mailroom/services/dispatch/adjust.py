@@ -12,16 +12,10 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
-
 import routes
 from mailroom.errors import InvalidTransition, PlanningFailed, ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import (
-    EventKind,
-    ItemStatus,
-    MailEvent,
-    MailItem,
     PlanRun,
     PlanRunKind,
     PlanRunStatus,
@@ -35,11 +29,8 @@ from mailroom.models import (
 from mailroom.services import clock
 from mailroom.services.dates import hhmm_minutes
 from mailroom.services.dispatch.day import (
-    available_vehicles,
     courier_pairs,
-    couriers,
     depot_site,
-    drivers_for_day,
     reason_label,
     setting,
     tours_of,
@@ -93,7 +84,7 @@ class _TourState:
     round: int
 
 
-def _tour_state(
+def tour_state(
     tour: Tour, day: date, now_min: float, matrix: routes.Matrix | None, position: tuple[float, float] | None
 ) -> _TourState:
     vehicle = tour.vehicle
@@ -164,14 +155,14 @@ def remaining_capacity(tour: Tour, *, now: datetime | None = None) -> int:
     """Boxes the van can still take on for the rest of its tour: its capacity less what it picked up
     (and the courier boxes it carries on to an open delivery)."""
     day = tour.service_date
-    return _tour_state(tour, day, _now_min(day, now), None, None).vehicle.capacity
+    return tour_state(tour, day, now_minutes(day, now), None, None).vehicle.capacity
 
 
 def _pool_stop(stop: TourStop) -> routes.Stop:
     return routes_stop(stop.site, deliver=stop.deliver_boxes, pickup=stop.pickup_boxes)
 
 
-def _solve_pool(
+def solve_pool(
     day: date, states: list[_TourState], pool: list[TourStop], warm: dict[str, list[str]], time_limit_s: float
 ) -> routes.Plan | None:
     if not pool:
@@ -192,7 +183,7 @@ def _solve_pool(
     return routes.plan_tours(problem, time_limit_s=time_limit_s)
 
 
-def _rewrite(day: date, state: _TourState, plan: routes.Plan | None, pool_by_code: dict[str, TourStop]) -> None:
+def rewrite_tour(day: date, state: _TourState, plan: routes.Plan | None, pool_by_code: dict[str, TourStop]) -> None:
     """Give the tour its new open part: pinned visits, then the solver's visits (rows are reused, so the
     items stay attached to their stop)."""
     tour = state.tour
@@ -241,11 +232,11 @@ def _returnleg(state: _TourState, depot: Site) -> tuple[float, float]:
     return state.pinned_visits[-1].departure_min + leg_min, state.pinned_visits[-1].km_after + leg_km
 
 
-def _now_min(day: date, now: datetime | None) -> float:
+def now_minutes(day: date, now: datetime | None) -> float:
     return clock.utc_to_local_minutes(day, now or clock.now_utc())
 
 
-def _adjustable(tour: Tour) -> None:
+def require_adjustable(tour: Tour) -> None:
     if tour.status in (TourStatus.FINISHED, TourStatus.CANCELLED):
         raise InvalidTransition(f"Die Tour {tour.vehicle.code} ist {TourStatus(tour.status).label.lower()}.")
     ensure_not_planning(tour.service_date)  # the running plan would overwrite the adjustment
@@ -263,7 +254,7 @@ def _unserved_message(plan: routes.Plan) -> str:
     )
 
 
-def _record_adjust(day: date, kind: PlanRunKind, user: User | None, unserved: list[dict], limit: float) -> PlanRun:
+def record_adjust(day: date, kind: PlanRunKind, user: User | None, unserved: list[dict], limit: float) -> PlanRun:
     run = PlanRun(
         service_date=day,
         kind=kind,
@@ -291,21 +282,21 @@ def replan_tour(
     """Fix the order of some open stops (`pinned_order`: tour stop ids, visited next in this order) and
     re-plan the rest of this tour. None keeps the current pins. Refuses (nothing changed) if a stop
     could then not be served."""
-    _adjustable(tour)
+    require_adjustable(tour)
     day = tour.service_date
     if pinned_order is not None:
         _set_pins(tour, pinned_order)
     limit = float(time_limit_s or setting("DISPATCH_ADJUST_TIME_LIMIT_S"))
-    state = _tour_state(tour, day, _now_min(day, now), None, None)
+    state = tour_state(tour, day, now_minutes(day, now), None, None)
     pool = [s for s in tour.stops if s.status == StopStatus.OPEN and not s.is_depot and not s.pinned]
     warm = {tour.vehicle.code: [s.site.code for s in sorted(pool, key=lambda s: s.position)]}
-    plan = _solve_pool(day, [state], pool, warm, limit)
+    plan = solve_pool(day, [state], pool, warm, limit)
     if plan is not None and plan.unserved:
         raise PlanningFailed(_unserved_message(plan))
-    _rewrite(day, state, plan, {s.site.code: s for s in pool})
+    rewrite_tour(day, state, plan, {s.site.code: s for s in pool})
     db.session.flush()
     check_courier_orders(day)
-    return _record_adjust(day, PlanRunKind.ADJUST, user, [], limit)
+    return record_adjust(day, PlanRunKind.ADJUST, user, [], limit)
 
 
 def _set_pins(tour: Tour, pinned_order: list[int]) -> None:
@@ -341,21 +332,21 @@ def move_stop(
         raise ValidationFailed("Der Stopp gehört schon zu dieser Tour.")
     if target.service_date != source.service_date:
         raise ValidationFailed("Stopps können nur zwischen Touren desselben Tages verschoben werden.")
-    _adjustable(source)
-    _adjustable(target)
+    require_adjustable(source)
+    require_adjustable(target)
     day = source.service_date
     limit = float(time_limit_s or setting("DISPATCH_ADJUST_TIME_LIMIT_S"))
-    now_min = _now_min(day, now)
+    now_min = now_minutes(day, now)
     moving = [stop, *_courier_partners(stop)]
     for s in moving:
         s.pinned = False
     results = []
     for tour, extra, leave_out in ((source, [], moving), (target, moving, [])):
-        state = _tour_state(tour, day, now_min, None, None)
+        state = tour_state(tour, day, now_min, None, None)
         pool = [s for s in tour.stops if s.status == StopStatus.OPEN and not s.is_depot and not s.pinned]
         pool = [s for s in pool if s not in leave_out] + extra
         warm = {tour.vehicle.code: [s.site.code for s in sorted(pool, key=lambda s: s.position)]}
-        plan = _solve_pool(day, [state], pool, warm, limit)
+        plan = solve_pool(day, [state], pool, warm, limit)
         if plan is not None and plan.unserved:
             raise PlanningFailed(_unserved_message(plan))
         results.append((state, plan, {s.site.code: s for s in pool}))
@@ -364,10 +355,10 @@ def move_stop(
             source.stops.remove(s)
         target.stops.append(s)
     for state, plan, pool_by_code in results:
-        _rewrite(day, state, plan, pool_by_code)
+        rewrite_tour(day, state, plan, pool_by_code)
     db.session.flush()
     check_courier_orders(day)
-    return _record_adjust(day, PlanRunKind.ADJUST, user, [], limit)
+    return record_adjust(day, PlanRunKind.ADJUST, user, [], limit)
 
 
 def _courier_partners(stop: TourStop) -> list[TourStop]:
@@ -381,177 +372,3 @@ def _courier_partners(stop: TourStop) -> list[TourStop]:
         for s in stop.tour.stops
         if s is not stop and s.status == StopStatus.OPEN and not s.is_depot and s.site.code in partner_codes
     ]
-
-
-def _tours_for_free_vans(broken: Tour, now_min: float) -> list[Tour]:
-    """New (planned) tours for the vans available on the broken tour's day that have no tour yet, each
-    with a courier who drives nothing else that day (the van's usual driver if free)."""
-    day = broken.service_date
-    tours = tours_of(day)
-    used = {t.vehicle_id for t in tours} | {broken.vehicle_id}
-    free = [v for v in available_vehicles(day) if v.id not in used]
-    if not free:
-        return []
-    busy = {t.driver_id for t in tours if t.driver_id is not None and t.status != TourStatus.FINISHED}
-    people = [u.id for u in couriers() if u.id not in busy]
-    usual = drivers_for_day(day, free)
-    start = clock.local_minutes_to_utc(day, max(math.ceil(now_min), hhmm_minutes(setting("DISPATCH_SHIFT_START"))))
-    made = []
-    for vehicle in free:
-        driver = usual.get(vehicle.id) if usual.get(vehicle.id) in people else (people[0] if people else None)
-        if driver in people:
-            people.remove(driver)
-        new = Tour(
-            service_date=day,
-            vehicle_id=vehicle.id,
-            driver_id=driver,
-            status=TourStatus.PLANNED,
-            planned_start=start,
-            range_km=round(usable_range_km(vehicle, day), 2),
-        )
-        db.session.add(new)
-        made.append(new)
-    db.session.flush()
-    return made
-
-
-def breakdown_notice(tour: Tour) -> dict | None:
-    """For the courier of a van that broke down: which tours took over its open stops (van, driver) and
-    the items still in the van that another van fetches. None unless the tour was cancelled."""
-    if tour.status != TourStatus.CANCELLED:
-        return None
-    loaded_here = (
-        select(MailEvent.item_id)
-        .where(MailEvent.tour_id == tour.id, MailEvent.kind == EventKind.LOADED)
-        .scalar_subquery()
-    )
-    items = list(
-        db.session.scalars(
-            select(MailItem)
-            .where(MailItem.id.in_(loaded_here), MailItem.status == ItemStatus.LOADED)
-            .order_by(MailItem.id)
-        )
-    )
-    takers: dict[int, Tour] = {}
-    fetch: list[dict] = []
-    back: list[str] = []
-    for item in items:
-        stop = db.session.get(TourStop, item.tour_stop_id) if item.tour_stop_id is not None else None
-        if stop is not None and stop.tour_id != tour.id and stop.status == StopStatus.OPEN:
-            takers[stop.tour_id] = stop.tour
-            fetch.append({"code": item.code, "vehicle": stop.tour.vehicle.code, "site": stop.site.name})
-        else:
-            back.append(item.code)
-    for other in tours_of(tour.service_date, include_cancelled=False):
-        if any(s.note and f"Ausfall {tour.vehicle.code}" in s.note for s in other.stops):
-            takers[other.id] = other
-    return {
-        "takers": [
-            {"vehicle": t.vehicle.code, "driver": t.driver.display_name if t.driver else ""}
-            for t in sorted(takers.values(), key=lambda t: t.vehicle.code)
-        ],
-        "fetch": fetch,
-        "back": back,
-    }
-
-
-def replan_breakdown(
-    tour: Tour,
-    *,
-    user: User | None = None,
-    now: datetime | None = None,
-    position: tuple[float, float] | None = None,
-    time_limit_s: float | None = None,
-) -> PlanRun:
-    """A van broke down: its open stops go to the day's other tours, each re-planned from where its van
-    is now (its last done stop, the depot if not yet started, or `position` (lat, lon) if given).
-    Stops no van can serve stay on the broken tour as skipped, with the reason; their sorted items
-    go back to the shelf. The broken tour is marked cancelled."""
-    _adjustable(tour)
-    day = tour.service_date
-    others = [
-        t
-        for t in tours_of(day, include_cancelled=False)
-        if t.id != tour.id and t.status in (TourStatus.PLANNED, TourStatus.STARTED)
-    ]
-    limit = float(time_limit_s or setting("DISPATCH_ADJUST_TIME_LIMIT_S"))
-    now_min = _now_min(day, now)
-    broken_open = [s for s in tour.stops if s.status == StopStatus.OPEN and not s.is_depot]
-    others = [t for t in others if t.vehicle.is_available_on(day)]
-    states = [_tour_state(t, day, now_min, None, position) for t in others]
-    # Vans free that day (available, no tour yet) take part too: a new tour from the depot, leaving now.
-    fresh = _tours_for_free_vans(tour, now_min) if broken_open else []
-    states += [_tour_state(t, day, now_min, None, None) for t in fresh]
-    others += fresh
-    pool = [s for t in others for s in t.stops if s.status == StopStatus.OPEN and not s.is_depot and not s.pinned]
-    pool += broken_open
-    warm = {t.vehicle.code: [s.site.code for s in t.stops if s in pool and s.tour_id == t.id] for t in others}
-    if states:
-        plan = _solve_pool(day, states, pool, warm, limit)
-    else:
-        plan = routes.Plan(
-            tours=[],
-            unserved=[
-                routes.Unserved(s.site.code, routes.UnservedReason.NO_VEHICLE, "kein anderes Fahrzeug unterwegs")
-                for s in broken_open
-            ],
-            total_km=0.0,
-            solve_time_s=0.0,
-        )
-    unserved_codes = {u.stop_id: u for u in (plan.unserved if plan else [])}
-    pool_by_code = {s.site.code: s for s in pool}
-    for state in states:
-        _rewrite(day, state, plan, pool_by_code)
-    # What no van can serve any more stays where it was, skipped with the reason; its sorted items
-    # go back to the shelf (loaded ones stay with their stop until the courier brings them back).
-    unserved: list[dict] = []
-    for code, u in unserved_codes.items():
-        stop = pool_by_code.get(code)
-        if stop is None:
-            continue
-        stop.status = StopStatus.SKIPPED
-        prefix = "Fahrzeugausfall, nicht übernommen" if stop in broken_open else "Nach Fahrzeugausfall nicht erreichbar"
-        stop.skip_reason = f"{prefix}: {reason_label(u.reason)}"[:200]
-        stop.position = 10_000 + len(unserved)
-        for item in db.session.scalars(select(MailItem).where(MailItem.tour_stop_id == stop.id)):
-            if item.status == ItemStatus.SORTED:
-                item.tour_stop_id = None
-        unserved.append({"site": u.stop_id, "reason": str(u.reason), "detail": u.detail})
-    # The items loaded in the broken van for stops another van now serves: to be fetched from it.
-    code = tour.vehicle.code
-    db.session.flush()
-    for stop in broken_open:
-        if stop.tour_id == tour.id or stop.status != StopStatus.OPEN:
-            continue
-        stuck = [i for i in db.session.scalars(select(MailItem).where(MailItem.tour_stop_id == stop.id))
-                 if i.status == ItemStatus.LOADED]  # fmt: skip
-        note = f"Übernommen nach Ausfall {code}"
-        if stuck:
-            count = f"{len(stuck)} Sendung{'en' if len(stuck) != 1 else ''}"
-            note += f": {count} im Fahrzeug {code} abholen ({', '.join(i.code for i in stuck)})"
-        stop.note = (f"{note}; {stop.note}" if stop.note else note)[:200]
-    for fresh_tour in fresh:
-        if not any(not s.is_depot for s in fresh_tour.stops):  # the solver did not need this van
-            for stop in list(fresh_tour.stops):
-                fresh_tour.stops.remove(stop)
-                db.session.delete(stop)
-            others.remove(fresh_tour)
-            db.session.delete(fresh_tour)
-    for other in others:
-        for number, stop in enumerate(sorted(other.stops, key=lambda s: s.position), start=1):
-            stop.position = number
-    for stop in list(tour.stops):
-        if stop.status == StopStatus.OPEN and stop.is_depot:
-            tour.stops.remove(stop)
-            db.session.delete(stop)
-    # Numbers as the courier sees them: done stops first, then what was left (never 10000 and up).
-    for number, stop in enumerate(sorted(tour.stops, key=lambda s: s.position), start=1):
-        stop.position = number
-    tour.status = TourStatus.CANCELLED
-    vehicle = tour.vehicle
-    if vehicle.is_available_on(day):
-        vehicle.unavailable_from = day
-        vehicle.unavailable_until = day
-        vehicle.unavailable_note = "Ausfall während der Tour"
-    db.session.flush()
-    return _record_adjust(day, PlanRunKind.BREAKDOWN, user, unserved, limit)
