@@ -9,9 +9,10 @@ DHL labels (Leitcode + Identcode in Interleaved 2 of 5; or a Code 128 parcel num
 the product's own labels (Code 128 + QR of the internal code) and QR-only notes. Each is degraded like a real
 scan or phone photo: resolution 150-300 dpi, rotations (small skew, quarter turns, arbitrary angles),
 perspective and uneven lighting (phone), Gaussian blur, noise, low contrast, darkness, JPEG quality 30-85.
-A fifth of the set (`LOW_RES_SHARE`) is the class "low-res-128": a Code 128 (S10 or DHL parcel number)
-printed small and scanned at an effective 120-160 dpi, a bar module of 1.3-2 pixels, askew by up to 3
-degrees, half of them blurred (sigma 0.25-0.45 module), some with slight noise, half saved as JPEG (60-90).
+A fifth of the set (`LOW_RES_SHARE`; `--low-res-share 1` gives that class alone) is the class "low-res-128":
+a Code 128 (S10 or DHL parcel number) printed small and scanned at an effective 120-160 dpi, a bar module of
+1.3-2 pixels, askew by up to 3 degrees, half of them blurred (sigma 0.25-0.45 module), some with slight noise,
+half saved as JPEG (60-90).
 
 Classes the set does not model (figures say nothing about them): DataMatrix (Deutsche Post franking marks;
 zbar cannot read them), torn, creased, wet or overprinted labels, faded thermal print, glare and specular
@@ -330,10 +331,10 @@ def degrade_low_res(rng: random.Random, nprng: np.random.Generator) -> tuple[Lab
     return label, small, tags
 
 
-def make_sample(index: int, seed: int) -> Sample:
+def make_sample(index: int, seed: int, low_res_share: float = LOW_RES_SHARE) -> Sample:
     rng = random.Random(seed * 1_000_003 + index)
     nprng = np.random.default_rng(seed * 1_000_003 + index)
-    if random.Random(seed * 7_919 + index).random() < LOW_RES_SHARE:
+    if random.Random(seed * 7_919 + index).random() < low_res_share:
         label, image, tags = degrade_low_res(rng, nprng)
         return _encoded(index, label, image, tags, rng, jpeg_share=0.5, qualities=(60, 90))
     label = make_label(rng)
@@ -361,8 +362,8 @@ def _encoded(
     return Sample(name=f"{index:04d}-{label.kind}", data=buffer.getvalue(), codes=label.codes, tags=tags)
 
 
-def make_samples(n: int, seed: int) -> list[Sample]:
-    return [make_sample(i, seed) for i in range(n)]
+def make_samples(n: int, seed: int, low_res_share: float = LOW_RES_SHARE) -> list[Sample]:
+    return [make_sample(i, seed, low_res_share) for i in range(n)]
 
 
 # --- decoders ----------------------------------------------------------------------------------
@@ -472,7 +473,7 @@ def format_table(outcomes: list[Outcome]) -> str:
 def format_classes(outcomes: list[Outcome]) -> str:
     """Read rate per degradation class, one column per decoder (the same images for all)."""
     names = sorted({c for o in outcomes for c in o.by_class}, key=lambda c: (not c.endswith("dpi"), c))
-    header = f"{'class':<16} {'images':>6} " + " ".join(f"{o.name:>20}" for o in outcomes)
+    header = f"{'class':<18} {'images':>6} " + " ".join(f"{o.name:>20}" for o in outcomes)
     lines = [header, "-" * len(header)]
     for name in names:
         images = outcomes[0].by_class.get(name, [0, 0])[1]
@@ -480,7 +481,7 @@ def format_classes(outcomes: list[Outcome]) -> str:
         for o in outcomes:
             read, total = o.by_class.get(name, [0, 0])
             cells.append(f"{read:>4}/{total:<4} {100 * read / total:5.1f}%".rjust(20) if total else " " * 20)
-        lines.append(f"{name:<16} {images:>6} " + " ".join(cells))
+        lines.append(f"{name:<18} {images:>6} " + " ".join(cells))
     return "\n".join(lines)
 
 
@@ -490,15 +491,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="random seed of the image set (default 1)")
     parser.add_argument("--only", choices=["ours", "pyzbar", "zxing"], action="append", help="run only these decoders")
     parser.add_argument("--failures", action="store_true", help="list the images each decoder missed")
+    parser.add_argument(
+        "--low-res-share",
+        type=float,
+        default=LOW_RES_SHARE,
+        help=f"share of the class low-res-128 in the set (default {LOW_RES_SHARE}; 1: that class alone)",
+    )
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("--n must be at least 1")
+    if not 0 <= args.low_res_share <= 1:
+        parser.error("--low-res-share must be between 0 and 1")
     decoders = DECODERS
     if args.only:
         keys = {"ours": "ours (labels.reading)", "pyzbar": "plain pyzbar", "zxing": "zxing-cpp"}
         decoders = {keys[k]: DECODERS[keys[k]] for k in args.only}
     start = time.perf_counter()
-    samples = make_samples(args.n, args.seed)
+    samples = make_samples(args.n, args.seed, args.low_res_share)
     print(f"Barcode decoding: {args.n} generated label images, seed {args.seed} "
           f"(generated in {time.perf_counter() - start:.1f} s)")  # fmt: skip
     outcomes = run(samples, decoders)
