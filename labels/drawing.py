@@ -8,6 +8,7 @@ Both are embedded as TrueType subsets, so the PDFs print the same everywhere.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -194,3 +195,30 @@ def draw_caption(c: Canvas, x: float, y: float, text: str) -> None:
     c.setFont(FONT, 7)
     c.drawString(x, y, text)
     c.setFillColor(colors.black)
+
+
+PageDecorator = Callable[[Canvas, int, int], None]  # (canvas, page number, page count): header and footer
+
+
+def page_count_canvas(decorate: PageDecorator) -> type[Canvas]:
+    """A canvas class that holds its pages back until it saves, so that `decorate` can draw
+    "Seite x von y" (and the header) on every page once the page count is known."""
+
+    class PageCountCanvas(Canvas):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self._saved_pages: list[dict] = []
+
+        def showPage(self) -> None:
+            self._saved_pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._saved_pages)
+            for state in self._saved_pages:
+                self.__dict__.update(state)
+                decorate(self, self._pageNumber, total)
+                super().showPage()
+            super().save()
+
+    return PageCountCanvas

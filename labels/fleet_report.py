@@ -25,6 +25,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from labels.drawing import page_count_canvas
 from labels.reports import FONT, FONT_BOLD, _register_fonts
 
 PAGE = landscape(A4)
@@ -153,30 +154,16 @@ def chart_svg(chart: Chart, width_mm: float = 260, height_mm: float = 70) -> byt
 # --- the PDF -----------------------------------------------------------------------------------------
 
 
-def _numbered_canvas(title: str, footer: str, generated_at: datetime):
-    class NumberedCanvas(rl_canvas.Canvas):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            self._saved_pages: list[dict] = []
+def _numbered_canvas(title: str, footer: str, generated_at: datetime) -> type[rl_canvas.Canvas]:
+    def decorate(canvas: rl_canvas.Canvas, page: int, total: int) -> None:
+        width, height = PAGE
+        canvas.setFont(FONT_BOLD, 12)
+        canvas.drawString(MARGIN, height - MARGIN - 3 * mm, title)
+        canvas.setFont(FONT, 9)
+        canvas.drawString(MARGIN, MARGIN - 3 * mm, f"{footer} · erstellt am {generated_at:%d.%m.%Y %H:%M}")
+        canvas.drawRightString(width - MARGIN, MARGIN - 3 * mm, f"Seite {page} von {total}")
 
-        def showPage(self) -> None:
-            self._saved_pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            total = len(self._saved_pages)
-            for state in self._saved_pages:
-                self.__dict__.update(state)
-                width, height = PAGE
-                self.setFont(FONT_BOLD, 12)
-                self.drawString(MARGIN, height - MARGIN - 3 * mm, title)
-                self.setFont(FONT, 9)
-                self.drawString(MARGIN, MARGIN - 3 * mm, f"{footer} · erstellt am {generated_at:%d.%m.%Y %H:%M}")
-                self.drawRightString(width - MARGIN, MARGIN - 3 * mm, f"Seite {self._pageNumber} von {total}")
-                super().showPage()
-            super().save()
-
-    return NumberedCanvas
+    return page_count_canvas(decorate)
 
 
 def _table(table: ReportTable, cell: ParagraphStyle, head: ParagraphStyle, number: ParagraphStyle) -> Table:

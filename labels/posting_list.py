@@ -22,7 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from labels.drawing import FONT, FONT_BOLD, register_fonts
+from labels.drawing import FONT, FONT_BOLD, page_count_canvas, register_fonts
 
 MARGIN = 12 * mm
 FONT_SIZE = 10
@@ -63,34 +63,17 @@ def euro(cents: int) -> str:
 def numbered_canvas(title: str, right: str, footer: str, pagesize) -> type[rl_canvas.Canvas]:
     """A canvas that draws the header and "Seite x von y" once it knows the page count."""
 
-    class NumberedCanvas(rl_canvas.Canvas):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            self._saved_pages: list[dict] = []
+    def decorate(canvas: rl_canvas.Canvas, page: int, total: int) -> None:
+        width, height = pagesize
+        canvas.setFont(FONT_BOLD, 14)
+        canvas.drawString(MARGIN, height - MARGIN - 4 * mm, title)
+        canvas.setFont(FONT, 12)
+        canvas.drawRightString(width - MARGIN, height - MARGIN - 4 * mm, right)
+        canvas.setFont(FONT, FONT_SIZE)
+        canvas.drawString(MARGIN, MARGIN - 4 * mm, footer)
+        canvas.drawRightString(width - MARGIN, MARGIN - 4 * mm, f"Seite {page} von {total}")
 
-        def showPage(self) -> None:
-            self._saved_pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            total = len(self._saved_pages)
-            for state in self._saved_pages:
-                self.__dict__.update(state)
-                self._decorate(total)
-                super().showPage()
-            super().save()
-
-        def _decorate(self, total: int) -> None:
-            width, height = pagesize
-            self.setFont(FONT_BOLD, 14)
-            self.drawString(MARGIN, height - MARGIN - 4 * mm, title)
-            self.setFont(FONT, 12)
-            self.drawRightString(width - MARGIN, height - MARGIN - 4 * mm, right)
-            self.setFont(FONT, FONT_SIZE)
-            self.drawString(MARGIN, MARGIN - 4 * mm, footer)
-            self.drawRightString(width - MARGIN, MARGIN - 4 * mm, f"Seite {self._pageNumber} von {total}")
-
-    return NumberedCanvas
+    return page_count_canvas(decorate)
 
 
 def styles() -> tuple[ParagraphStyle, ParagraphStyle]:

@@ -21,6 +21,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from labels.drawing import page_count_canvas
 from labels.model import RegisterEntry
 
 PAGE = landscape(A4)
@@ -94,39 +95,22 @@ def _row(entry: RegisterEntry, style: ParagraphStyle) -> list:
     ]
 
 
-def _numbered_canvas(day: date, generated_at: datetime):
-    """A canvas that knows the page count when it saves, for "Seite x von y"."""
+def _numbered_canvas(day: date, generated_at: datetime) -> type[rl_canvas.Canvas]:
+    """The register's header and footer with "Seite x von y"."""
 
-    class NumberedCanvas(rl_canvas.Canvas):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            self._saved_pages: list[dict] = []
+    def decorate(canvas: rl_canvas.Canvas, page: int, total: int) -> None:
+        width, height = PAGE
+        canvas.setFont(FONT_BOLD, HEADER_FONT_SIZE)
+        canvas.drawString(
+            MARGIN, height - MARGIN - 4 * mm, "Posteingangsbuch – Einschreiben und Postzustellungsurkunden"
+        )
+        canvas.setFont(FONT, 12)
+        canvas.drawRightString(width - MARGIN, height - MARGIN - 4 * mm, german_day(day))
+        canvas.setFont(FONT, FONT_SIZE)
+        canvas.drawString(MARGIN, MARGIN - 2 * mm, f"Zentrale Poststelle · erstellt am {generated_at:%d.%m.%Y %H:%M}")
+        canvas.drawRightString(width - MARGIN, MARGIN - 2 * mm, f"Seite {page} von {total}")
 
-        def showPage(self) -> None:
-            self._saved_pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            total = len(self._saved_pages)
-            for state in self._saved_pages:
-                self.__dict__.update(state)
-                self._decorate(total)
-                super().showPage()
-            super().save()
-
-        def _decorate(self, total: int) -> None:
-            width, height = PAGE
-            self.setFont(FONT_BOLD, HEADER_FONT_SIZE)
-            self.drawString(
-                MARGIN, height - MARGIN - 4 * mm, "Posteingangsbuch – Einschreiben und Postzustellungsurkunden"
-            )
-            self.setFont(FONT, 12)
-            self.drawRightString(width - MARGIN, height - MARGIN - 4 * mm, german_day(day))
-            self.setFont(FONT, FONT_SIZE)
-            self.drawString(MARGIN, MARGIN - 2 * mm, f"Zentrale Poststelle · erstellt am {generated_at:%d.%m.%Y %H:%M}")
-            self.drawRightString(width - MARGIN, MARGIN - 2 * mm, f"Seite {self._pageNumber} von {total}")
-
-    return NumberedCanvas
+    return page_count_canvas(decorate)
 
 
 def register_pdf(day: date, entries: list[RegisterEntry], *, generated_at: datetime, invariant: bool = True) -> bytes:
