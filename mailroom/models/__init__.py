@@ -28,6 +28,7 @@ from mailroom.models.fleet import (
     OdometerReading,
     ReadingKind,
     TripPurpose,
+    VanDay,
     Vehicle,
     WorkshopPeriod,
 )
@@ -118,6 +119,7 @@ __all__ = [
     "TripPurpose",
     "UTCDateTime",
     "User",
+    "VanDay",
     "Vehicle",
     "WorkshopPeriod",
     "utcnow",

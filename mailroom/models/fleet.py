@@ -179,3 +179,26 @@ class GridFactor(db.Model):
     year: Mapped[int] = mapped_column(Integer, unique=True)
     g_per_kwh: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(200), default="")
+
+
+class VanDay(db.Model):
+    """What reports need of one van on one day, kept by the fleet service in the same transaction as every
+    write to the logbook, the tours and the charging log (`mailroom.services.fleet.van_days`); derived data
+    that `mailroom fleet rebuild-days` can make again. Figures from the effective logbook (corrections
+    replace what they correct) and from the van's started or finished tours of that service day."""
+
+    __tablename__ = "van_days"
+
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    high_km: Mapped[float | None] = mapped_column(Float)  # highest effective odometer value of the day
+    low_km: Mapped[float | None] = mapped_column(Float)  # lowest (a trip counts from its start)
+    tours: Mapped[int] = mapped_column(Integer, default=0)
+    planned_km: Mapped[float] = mapped_column(Float, default=0.0)
+    complete_tours: Mapped[int] = mapped_column(Integer, default=0)  # with a start and an end reading
+    complete_planned_km: Mapped[float] = mapped_column(Float, default=0.0)
+    tour_km: Mapped[float] = mapped_column(Float, default=0.0)  # driven on the complete tours
+    soc_used: Mapped[int | None] = mapped_column(Integer)  # state-of-charge points used on the complete tours
+    incomplete_tour_id: Mapped[int | None] = mapped_column(Integer)  # the first tour lacking a reading
+    charged_kwh: Mapped[float | None] = mapped_column(Float)  # effective charging log entries; None: none
+    cost_cents: Mapped[int] = mapped_column(Integer, default=0)

@@ -61,6 +61,7 @@ from mailroom.services.fleet.reports import (
     report_json,
     year_bounds,
 )
+from mailroom.services.fleet.van_days import rebuild as rebuild_van_days
 from mailroom.services.fleet.vans import (
     add_workshop_period,
     drivers,
@@ -115,6 +116,7 @@ __all__ = [
     "purpose_label",
     "range_figures",
     "readings",
+    "rebuild_van_days",
     "record_charge",
     "record_correction",
     "record_reading",

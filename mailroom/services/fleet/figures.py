@@ -4,8 +4,9 @@ km driven in a period is read off the effective logbook (corrections replace wha
 effective odometer value up to the period's end minus the highest before its start (a van's first period counts
 from its lowest reading). Readings never go down, so the highest value before a moment is the last reading
 before it. The start page, the fleet pages, every report, the CLI and the exports all use `km_driven` or
-`bucket_figures`, which group in SQL per van and day, week, month or year: a report of 50 vans over five years
-reads a few thousand rows, not a few hundred thousand.
+`bucket_figures`, which group in SQL per van and day, week, month or year over `van_days` (one row per van and
+day, kept with every write by `van_days`): a report of 50 vans over five years groups 90,000 day rows, not
+180,000 logbook entries and 90,000 tours.
 
 Energy per day: the kWh charged that day when the charging log has entries for it; otherwise the drop in state
 of charge over the day's tours x battery size x (1 + charging losses). CO2 from the grid factor of the year.
@@ -18,17 +19,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import Date, and_, case, cast, exists, func, literal, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Date, and_, case, cast, extract, func, literal, or_, select
 
 from mailroom.extensions import db
-from mailroom.models import ChargingSession, GridFactor, OdometerReading, Tour, TourStatus, Vehicle
+from mailroom.models import GridFactor, OdometerReading, Tour, VanDay, Vehicle
 from mailroom.services.fleet.common import setting
 from mailroom.services.fleet.logbook import effective_clause
+from mailroom.services.fleet.van_days import DRIVEN_TOUR_STATES
 from mailroom.services.workdays import is_working_day
 
 ONE_DAY = timedelta(days=1)
-DRIVEN_TOUR_STATES = (TourStatus.STARTED.value, TourStatus.FINISHED.value)
 
 
 @dataclass
@@ -76,57 +76,57 @@ def _as_date(value) -> date:
 
 def _last_km_before(vehicle_ids, day: date) -> dict[int, float]:
     """Per van the last effective odometer value on a day before `day` (one indexed lookup per van: the
-    newest entry that no correction replaced)."""
-    r = OdometerReading
-    ids = list(vehicle_ids) if vehicle_ids is not None else list(db.session.scalars(select(Vehicle.id)))
-    found = {}
-    for vehicle_id in ids:
-        km = db.session.scalar(
-            select(r.km)
-            .where(r.vehicle_id == vehicle_id, r.day < day, effective_clause())
-            .order_by(r.day.desc(), r.at.desc(), r.id.desc())
-            .limit(1)
-        )
-        if km is not None:
-            found[vehicle_id] = km
-    return found
+    highest value of its last day with entries)."""
+    d = VanDay
+    latest = (
+        select(d.high_km)
+        .where(d.vehicle_id == Vehicle.id, d.day < day, d.high_km.is_not(None))
+        .order_by(d.day.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(select(Vehicle.id, latest).where(*_ids_filter(Vehicle.id, vehicle_ids))).all()
+    return {vehicle_id: km for vehicle_id, km in rows if km is not None}
 
 
 def _first_km_from(vehicle_ids, first: date, last: date) -> dict[int, float]:
     """Per van the odometer at its first effective entry in first..last (a trip counts from its start)."""
-    r = OdometerReading
-    ids = list(vehicle_ids) if vehicle_ids is not None else list(db.session.scalars(select(Vehicle.id)))
-    found = {}
-    for vehicle_id in ids:
-        row = db.session.execute(
-            select(r.km, r.start_km)
-            .where(r.vehicle_id == vehicle_id, r.day >= first, r.day <= last, effective_clause())
-            .order_by(r.day, r.at, r.id)
-            .limit(1)
-        ).first()
-        if row is not None:
-            found[vehicle_id] = row.start_km if row.start_km is not None else row.km
-    return found
+    d = VanDay
+    earliest = (
+        select(d.low_km)
+        .where(d.vehicle_id == Vehicle.id, d.day >= first, d.day <= last, d.low_km.is_not(None))
+        .order_by(d.day)
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(select(Vehicle.id, earliest).where(*_ids_filter(Vehicle.id, vehicle_ids))).all()
+    return {vehicle_id: km for vehicle_id, km in rows if km is not None}
 
 
-def km_by_bucket(vehicle_ids, first: date, last: date, grain: str) -> dict[tuple[int, date], float]:
-    """km driven per (van, period start) for days first..last, from the effective logbook."""
-    r = OdometerReading
-    key = bucket(r.day, grain).label("bucket")
-    rows = db.session.execute(
-        select(r.vehicle_id, key, func.max(r.km), func.min(func.coalesce(r.start_km, r.km)))
-        .where(effective_clause(), r.day >= first, r.day <= last, *_ids_filter(r.vehicle_id, vehicle_ids))
-        .group_by(r.vehicle_id, key)
-    ).all()
-    before = _last_km_before({v for v, *_rest in rows}, first)
+def _chain_km(rows, before: dict[int, float]) -> dict[tuple[int, date], float]:
+    """km per (van, period) from each period's highest and lowest value: the highest minus the previous
+    period's highest (the last value before the first period; a van's first entry ever: its lowest)."""
     result: dict[tuple[int, date], float] = {}
     previous: dict[int, float | None] = {}
-    for vehicle_id, start, highest, lowest in sorted((v, _as_date(b), h, low) for v, b, h, low in rows):
+    for vehicle_id, start, highest, lowest in sorted(rows):
         prior = previous.get(vehicle_id, before.get(vehicle_id))
         base = lowest if prior is None else prior
         result[(vehicle_id, start)] = max(0.0, round(highest - base, 1))
         previous[vehicle_id] = highest if prior is None else max(prior, highest)
     return result
+
+
+def km_by_bucket(vehicle_ids, first: date, last: date, grain: str) -> dict[tuple[int, date], float]:
+    """km driven per (van, period start) for days first..last, from the effective logbook."""
+    d = VanDay
+    key = bucket(d.day, grain).label("bucket")
+    rows = db.session.execute(
+        select(d.vehicle_id, key, func.max(d.high_km), func.min(d.low_km))
+        .where(d.high_km.is_not(None), d.day >= first, d.day <= last, *_ids_filter(d.vehicle_id, vehicle_ids))
+        .group_by(d.vehicle_id, key)
+    ).all()
+    before = _last_km_before({v for v, *_rest in rows}, first)
+    return _chain_km([(v, _as_date(b), h, low) for v, b, h, low in rows], before)
 
 
 def km_driven(vehicle_ids: Iterable[int] | None, first: date, last: date) -> dict[int, float]:
@@ -200,13 +200,6 @@ def tour_figures(vehicle_ids: Iterable[int] | None, first: date, last: date) -> 
     ]
 
 
-_NEWER_CHARGE = aliased(ChargingSession, name="newer_charge")
-
-
-def _effective_charges():
-    return ~exists().where(_NEWER_CHARGE.corrects_id == ChargingSession.id)
-
-
 def grid_factors() -> dict[int, tuple[float, str]]:
     """{year: (g CO2 per kWh, source)} as stored; years without a row use the default setting."""
     return {f.year: (f.g_per_kwh, f.source) for f in db.session.scalars(select(GridFactor))}
@@ -220,107 +213,90 @@ def grid_factor(year: int, stored: dict[int, tuple[float, str]] | None = None) -
 
 
 def bucket_figures(vehicles: list[Vehicle], first: date, last: date, grain: str) -> list[BucketFigure]:
-    """Every (van, period) with km, a tour or a charge in first..last: five grouped SQL queries."""
+    """Every (van, period) with km, a tour or a charge in first..last: one grouped SQL query over `van_days`
+    (and one indexed lookup per van for the last km before the range)."""
     ids = [v.id for v in vehicles]
     battery = {v.id: v.battery_kwh for v in vehicles}
-    figures: dict[tuple[int, date], BucketFigure] = {}
-
-    def figure(vehicle_id: int, start) -> BucketFigure:
-        key = (vehicle_id, _as_date(start))
-        if key not in figures:
-            figures[key] = BucketFigure(vehicle_id=vehicle_id, start=key[1])
-        return figures[key]
-
-    for (vehicle_id, start), km in km_by_bucket(ids, first, last, grain).items():
-        figure(vehicle_id, start).km = km
-    driven = _tour_readings(ids, first, last)
-    complete = driven.c.n >= 2
-    tour_key = bucket(Tour.service_date, grain).label("bucket")
-    c = ChargingSession
-    # tour days without a charge entry: energy from the state of charge
-    charged_that_day = exists().where(
-        and_(c.vehicle_id == Tour.vehicle_id, c.day == Tour.service_date, _effective_charges())
-    )
-    soc_counts = and_(complete, driven.c.soc.is_not(None), ~charged_that_day)
-    tour_rows = db.session.execute(
+    d = VanDay
+    key = bucket(d.day, grain).label("bucket")
+    rows = db.session.execute(
         select(
-            Tour.vehicle_id,
-            tour_key,
-            func.count(Tour.id),
-            func.sum(Tour.planned_km),
-            func.sum(case((complete, driven.c.km), else_=0.0)),
-            func.sum(case((soc_counts, driven.c.soc), else_=None)),
+            d.vehicle_id,
+            key,
+            func.max(d.high_km),
+            func.min(d.low_km),
+            func.sum(d.tours),
+            func.sum(d.planned_km),
+            func.sum(d.tour_km),
+            func.sum(d.charged_kwh),
+            func.sum(d.cost_cents),
+            # tour days without a charge entry: energy from the state of charge
+            func.sum(case((d.charged_kwh.is_(None), d.soc_used), else_=None)),
         )
-        .outerjoin(driven, driven.c.tour_id == Tour.id)
-        .where(*_driven_tours(ids, first, last))
-        .group_by(Tour.vehicle_id, tour_key)
+        .where(d.day >= first, d.day <= last, *_ids_filter(d.vehicle_id, ids))
+        .group_by(d.vehicle_id, key)
     ).all()
-    for vehicle_id, start, count, planned, tour_km, _soc in tour_rows:
-        f = figure(vehicle_id, start)
-        f.tours, f.planned_km, f.tour_km = count, round(planned or 0.0, 1), round(tour_km or 0.0, 1)
-    charge_key = bucket(c.day, grain).label("bucket")
-    for vehicle_id, start, kwh, cost in db.session.execute(
-        select(c.vehicle_id, charge_key, func.sum(c.kwh), func.sum(c.cost_cents))
-        .where(_effective_charges(), c.day >= first, c.day <= last, *_ids_filter(c.vehicle_id, ids))
-        .group_by(c.vehicle_id, charge_key)
-    ):
-        f = figure(vehicle_id, start)
-        f.kwh, f.cost_cents = round(kwh or 0.0, 2), int(cost or 0)
+    with_km = [(v, _as_date(b), high, low) for v, b, high, low, *_rest in rows if high is not None]
+    km = _chain_km(with_km, _last_km_before({v for v, *_rest in with_km}, first))
     loss = 1.0 + setting("FLEET_CHARGING_LOSS")
-    for vehicle_id, start, _count, _planned, _tour_km, soc in tour_rows:
-        if soc is not None:
-            f = figure(vehicle_id, start)
-            f.kwh = round((f.kwh or 0.0) + soc / 100.0 * battery[vehicle_id] * loss, 2)
     stored = grid_factors()
-    for f in figures.values():
+    figures = []
+    for vehicle_id, start, _high, _low, tours, planned, tour_km, charged, cost, soc in rows:
+        f = BucketFigure(vehicle_id=vehicle_id, start=_as_date(start))
+        f.km = km.get((vehicle_id, f.start), 0.0)
+        f.tours, f.planned_km, f.tour_km = int(tours or 0), round(planned or 0.0, 1), round(tour_km or 0.0, 1)
+        if charged is not None:
+            f.kwh, f.cost_cents = round(charged, 2), int(cost or 0)
+        if soc is not None:
+            f.kwh = round((f.kwh or 0.0) + soc / 100.0 * battery[vehicle_id] * loss, 2)
         if f.kwh is not None:
             f.co2_kg = round(f.kwh * grid_factor(f.start.year, stored)[0] / 1000.0, 3)
-    return sorted(figures.values(), key=lambda f: (f.vehicle_id, f.start))
+        figures.append(f)
+    return sorted(figures, key=lambda f: (f.vehicle_id, f.start))
 
 
-# --- what stands out (per day, found in SQL) ----------------------------------------------------------
+# --- what stands out (per day, from `van_days`) --------------------------------------------------------
 
 
 def days_over_range(vehicle_ids, first: date, last: date) -> list[tuple[int, date, float, float]]:
     """(van, day, km logged that day, rated range) where a day's readings span more than the range."""
-    r = OdometerReading
-    span = func.max(r.km) - func.min(func.coalesce(r.start_km, r.km))
+    d = VanDay
+    span = d.high_km - d.low_km
     rows = db.session.execute(
-        select(r.vehicle_id, r.day, span, Vehicle.battery_range_km)
-        .join(Vehicle, Vehicle.id == r.vehicle_id)
-        .where(effective_clause(), r.day >= first, r.day <= last, *_ids_filter(r.vehicle_id, vehicle_ids))
-        .group_by(r.vehicle_id, r.day, Vehicle.battery_range_km)
-        .having(span > Vehicle.battery_range_km)
+        select(d.vehicle_id, d.day, span, Vehicle.battery_range_km)
+        .join(Vehicle, Vehicle.id == d.vehicle_id)
+        .where(d.day >= first, d.day <= last, span > Vehicle.battery_range_km, *_ids_filter(d.vehicle_id, vehicle_ids))
     ).all()
-    return [(v, _as_date(d), round(km, 1), limit) for v, d, km, limit in rows]
+    return [(v, _as_date(day), round(km, 1), limit) for v, day, km, limit in rows]
 
 
 def days_to_review(vehicle_ids, first: date, last: date, share: float, minimum_km: float, stale: date):
-    """(van, day, driven, planned, tour without both readings or None) for the days whose tours were more than
-    `share` (and `minimum_km`) off plan, or that have a started or finished tour lacking a reading and lie before
-    `stale` (the grace days for entering it)."""
-    driven = _tour_readings(vehicle_ids, first, last)
-    complete = func.coalesce(driven.c.n, 0) >= 2
-    planned = func.sum(case((complete, Tour.planned_km), else_=0.0))
-    tour_km = func.sum(case((complete, driven.c.km), else_=0.0))
+    """(van, day, driven, planned, tour without both readings or None) for the days whose complete tours were
+    more than `share` (and `minimum_km`) off plan, or that have a started or finished tour lacking a reading
+    and lie before `stale` (the grace days for entering it)."""
+    d = VanDay
+    planned = d.complete_planned_km
     allowed = case((planned * share > minimum_km, planned * share), else_=minimum_km)
-    incomplete = func.min(case((and_(~complete, Tour.service_date < stale), Tour.id), else_=None))
+    incomplete = case((d.day < stale, d.incomplete_tour_id), else_=None)
     rows = db.session.execute(
-        select(Tour.vehicle_id, Tour.service_date, tour_km, planned, incomplete)
-        .outerjoin(driven, driven.c.tour_id == Tour.id)
-        .where(*_driven_tours(vehicle_ids, first, last))
-        .group_by(Tour.vehicle_id, Tour.service_date)
-        .having(or_(and_(planned > 0, func.abs(tour_km - planned) > allowed), incomplete.is_not(None)))
+        select(d.vehicle_id, d.day, d.tour_km, planned, incomplete).where(
+            d.day >= first,
+            d.day <= last,
+            d.tours > 0,
+            or_(and_(planned > 0, func.abs(d.tour_km - planned) > allowed), incomplete.is_not(None)),
+            *_ids_filter(d.vehicle_id, vehicle_ids),
+        )
     ).all()
-    return [(v, _as_date(d), round(km or 0.0, 1), round(p or 0.0, 1), t) for v, d, km, p, t in rows]
+    return [(v, _as_date(day), round(km or 0.0, 1), round(p or 0.0, 1), t) for v, day, km, p, t in rows]
 
 
 def tour_days(vehicle_ids, first: date, last: date) -> dict[int, int]:
+    d = VanDay
     return dict(
         db.session.execute(
-            select(Tour.vehicle_id, func.count(func.distinct(Tour.service_date)))
-            .where(*_driven_tours(vehicle_ids, first, last))
-            .group_by(Tour.vehicle_id)
+            select(d.vehicle_id, func.count(d.day))
+            .where(d.tours > 0, d.day >= first, d.day <= last, *_ids_filter(d.vehicle_id, vehicle_ids))
+            .group_by(d.vehicle_id)
         ).all()
     )
 
@@ -335,15 +311,46 @@ def working_days(first: date, last: date) -> list[date]:
     return days
 
 
+def _season_tours(vehicle: Vehicle, first: date, last: date, months: tuple[int, ...], limit: int):
+    driven = _tour_readings([vehicle.id], first, last)
+    return db.session.execute(
+        select(driven.c.km, driven.c.soc)
+        .select_from(Tour)
+        .join(driven, driven.c.tour_id == Tour.id)
+        .where(
+            driven.c.n >= 2,
+            driven.c.km > 0,
+            driven.c.soc.is_not(None),
+            extract("month", Tour.service_date).in_(months),
+            *_driven_tours([vehicle.id], first, last),
+        )
+        .order_by(Tour.service_date.desc(), Tour.id.desc())
+        .limit(limit)
+    ).all()
+
+
 def recent_consumption(vehicle: Vehicle, first: date, last: date, months: tuple[int, ...], limit: int):
     """(tours, km, SoC points used) over the last `limit` complete tours of `vehicle` in first..last whose
-    service day falls in `months` (one season)."""
-    driven = _tour_readings([vehicle.id], first, last)
-    rows = db.session.execute(
-        select(driven.c.km, driven.c.soc, Tour.service_date)
-        .join(driven, driven.c.tour_id == Tour.id)
-        .where(driven.c.n >= 2, driven.c.km > 0, driven.c.soc.is_not(None), *_driven_tours([vehicle.id], first, last))
-        .order_by(Tour.service_date.desc(), Tour.id.desc())
+    service day falls in `months` (one season). The days of the last `limit` such days in `van_days` bound
+    the search (each holds at least one complete tour); the whole period only if they hold fewer."""
+    d = VanDay
+    days = db.session.scalars(
+        select(d.day)
+        .where(
+            d.vehicle_id == vehicle.id,
+            d.day >= first,
+            d.day <= last,
+            d.complete_tours > 0,
+            d.soc_used.is_not(None),
+            extract("month", d.day).in_(months),
+        )
+        .order_by(d.day.desc())
+        .limit(limit)
     ).all()
-    same_season = [(km, soc) for km, soc, day in rows if _as_date(day).month in months][:limit]
-    return len(same_season), sum(km for km, _ in same_season), sum(soc for _, soc in same_season)
+    if not days:
+        return 0, 0, 0
+    since = _as_date(days[-1])
+    found = _season_tours(vehicle, since, last, months, limit)
+    if len(found) < limit and since > first:
+        found = _season_tours(vehicle, first, last, months, limit)
+    return len(found), sum(km for km, _ in found), sum(soc for _, soc in found)

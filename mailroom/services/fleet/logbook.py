@@ -64,11 +64,17 @@ def effective_clause():
     return ~exists().where(_CORRECTION.corrects_id == OdometerReading.id)
 
 
+# The local day goes with the time (day = the local date of `at`), so (day, at) orders as `at` does and the
+# index on (vehicle_id, day, at) serves the lookups below.
+_NEWEST_FIRST = (OdometerReading.day.desc(), OdometerReading.at.desc(), OdometerReading.id.desc())
+_OLDEST_FIRST = (OdometerReading.day, OdometerReading.at, OdometerReading.id)
+
+
 def last_reading(vehicle: Vehicle) -> OdometerReading | None:
     return db.session.scalar(
         select(OdometerReading)
         .where(OdometerReading.vehicle_id == vehicle.id, effective_clause())
-        .order_by(OdometerReading.at.desc(), OdometerReading.id.desc())
+        .order_by(*_NEWEST_FIRST)
         .limit(1)
     )
 
@@ -80,11 +86,12 @@ def _neighbours(
     base = select(OdometerReading).where(OdometerReading.vehicle_id == vehicle.id, effective_clause())
     if ignore_id is not None:
         base = base.where(OdometerReading.id != ignore_id)
+    day = local_day(at)
     before = db.session.scalar(
-        base.where(OdometerReading.at <= at).order_by(OdometerReading.at.desc(), OdometerReading.id.desc()).limit(1)
+        base.where(OdometerReading.day <= day, OdometerReading.at <= at).order_by(*_NEWEST_FIRST).limit(1)
     )
     after = db.session.scalar(
-        base.where(OdometerReading.at > at).order_by(OdometerReading.at, OdometerReading.id).limit(1)
+        base.where(OdometerReading.day >= day, OdometerReading.at > at).order_by(*_OLDEST_FIRST).limit(1)
     )
     return before, after
 
