@@ -256,6 +256,43 @@ def check_duplicates(rows: Sequence[ParsedRow], key: Callable[[ParsedRow], Any],
             first_line[value] = row.line
 
 
+def set_fields(obj: object, values: dict[str, Any]) -> None:
+    for attr, value in values.items():
+        setattr(obj, attr, value)
+
+
+def merge_rows(
+    report: ImportReport,
+    rows: Sequence[ParsedRow],
+    existing: dict[str, Any],
+    key: str,
+    labels: dict[str, str],
+    *,
+    apply: bool,
+    create: Callable[[dict[str, Any]], None],
+    update: Callable[[Any, dict[str, Any]], None] = set_fields,
+) -> ImportReport:
+    """Each checked row creates the record of its `key` or updates the one there where it differs; the
+    report says which, with what changes, also for a dry run (`apply` False: nothing is written)."""
+    for row in rows:
+        name = row.values[key]
+        record = existing.get(name)
+        if record is None:
+            report.created.append(name)
+            if apply:
+                create(row.values)
+            continue
+        changes = diff(record, row.values, labels)
+        if not changes:
+            report.unchanged.append(name)
+            continue
+        report.updated.append(name)
+        report.changes[name] = changes
+        if apply:
+            update(record, row.values)
+    return report
+
+
 def diff(obj: object, values: dict[str, Any], labels: dict[str, str]) -> list[str]:
     """The fields of `obj` that `values` would change, as German "Feld: alt → neu" lines."""
     changed = []

@@ -19,9 +19,9 @@ from mailroom.services.masterdata.common import (
     check_duplicates,
     check_header,
     code,
-    diff,
     email,
     fmt_yes_no,
+    merge_rows,
     parse_row,
     text,
     yes_no,
@@ -93,23 +93,15 @@ def import_table(table: CsvTable, problems: list[Problem], *, apply: bool) -> Im
     if problems:
         return report
     existing = {u.short_name: u for u in db.session.scalars(select(OrgUnit))}
-    for row in rows:
-        key = row.values["short_name"]
-        unit = existing.get(key)
-        if unit is None:
-            report.created.append(key)
-            if apply:
-                db.session.add(OrgUnit(**{"room": "", "active": True, "do_not_open": False, **row.values}))
-            continue
-        changes = diff(unit, row.values, LABELS)
-        if not changes:
-            report.unchanged.append(key)
-            continue
-        report.updated.append(key)
-        report.changes[key] = changes
-        if apply:
-            for attr, value in row.values.items():
-                setattr(unit, attr, value)
+    merge_rows(
+        report,
+        rows,
+        existing,
+        "short_name",
+        LABELS,
+        apply=apply,
+        create=lambda values: db.session.add(OrgUnit(**{"room": "", "active": True, "do_not_open": False, **values})),
+    )
     if apply:
         db.session.flush()
     return report

@@ -28,11 +28,11 @@ from mailroom.services.masterdata.common import (
     clock_time,
     code,
     decimal,
-    diff,
     fmt_number,
     fmt_time,
     fmt_yes_no,
     integer,
+    merge_rows,
     parse_row,
     text,
     yes_no,
@@ -213,22 +213,16 @@ def import_table(table: CsvTable, problems: list[Problem], *, apply: bool) -> Im
             )
     if problems:
         return report
-    for row in valid:
-        key = row.values["code"]
-        site = existing.get(key)
-        if site is None:
-            report.created.append(key)
-            if apply:
-                _apply(None, row.values)
-            continue
-        changes = diff(site, row.values, LABELS)
-        if not changes:
-            report.unchanged.append(key)
-            continue
-        report.updated.append(key)
-        report.changes[key] = changes
-        if apply:
-            _apply(site, row.values)
+    merge_rows(
+        report,
+        valid,
+        existing,
+        "code",
+        LABELS,
+        apply=apply,
+        create=lambda values: _apply(None, values),
+        update=_apply,
+    )
     if apply:
         db.session.flush()
     return report

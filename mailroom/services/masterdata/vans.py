@@ -20,10 +20,10 @@ from mailroom.services.masterdata.common import (
     check_header,
     code,
     decimal,
-    diff,
     fmt_number,
     fmt_yes_no,
     integer,
+    merge_rows,
     parse_row,
     text,
     yes_no,
@@ -63,23 +63,15 @@ def import_table(table: CsvTable, problems: list[Problem], *, apply: bool) -> Im
     if problems:
         return report
     existing = {v.code: v for v in db.session.scalars(select(Vehicle))}
-    for row in rows:
-        key = row.values["code"]
-        van = existing.get(key)
-        if van is None:
-            report.created.append(key)
-            if apply:
-                db.session.add(Vehicle(**{"active": True, **row.values}))
-            continue
-        changes = diff(van, row.values, LABELS)
-        if not changes:
-            report.unchanged.append(key)
-            continue
-        report.updated.append(key)
-        report.changes[key] = changes
-        if apply:
-            for attr, value in row.values.items():
-                setattr(van, attr, value)
+    merge_rows(
+        report,
+        rows,
+        existing,
+        "code",
+        LABELS,
+        apply=apply,
+        create=lambda values: db.session.add(Vehicle(**{"active": True, **values})),
+    )
     if apply:
         db.session.flush()
     return report
