@@ -9,19 +9,11 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from mailroom.commands.options import day_option
+
 
 def register(app: Flask) -> None:
     app.cli.add_command(dispatch_group)
-
-
-def _day(_ctx, _param, value: str):
-    from mailroom.errors import DomainError
-    from mailroom.services.dispatch import parse_day
-
-    try:
-        return parse_day(value)
-    except DomainError as exc:
-        raise click.BadParameter(exc.message) from exc
 
 
 @click.group("dispatch")
@@ -30,7 +22,7 @@ def dispatch_group() -> None:
 
 
 @dispatch_group.command("plan")
-@click.option("--date", "day", required=True, callback=_day, help="Tag der Touren (JJJJ-MM-TT).")
+@click.option("--date", "day", required=True, callback=day_option, help="Tag der Touren (JJJJ-MM-TT).")
 @click.option("--json", "as_json", is_flag=True, help="Ergebnis als JSON ausgeben.")
 @click.option("--time-limit", type=click.FloatRange(0.1, 600), default=None, help="Rechenzeit in Sekunden.")
 @click.option("--return-by", default=None, metavar="HH:MM", help="Rückkehr spätestens (Standard: Schichtende).")
@@ -60,7 +52,7 @@ def plan_command(day, as_json: bool, time_limit: float | None, return_by: str | 
 
 
 @dispatch_group.command("sheets")
-@click.option("--date", "day", required=True, callback=_day, help="Tag der Touren (JJJJ-MM-TT).")
+@click.option("--date", "day", required=True, callback=day_option, help="Tag der Touren (JJJJ-MM-TT).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF-Datei.")
 @with_appcontext
 def sheets_command(day, out: Path) -> None:

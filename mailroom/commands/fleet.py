@@ -9,19 +9,11 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from mailroom.commands.options import day_option
+
 
 def register(app: Flask) -> None:
     app.cli.add_command(fleet_group)
-
-
-def _day(_ctx, _param, value: str):
-    from mailroom.errors import DomainError
-    from mailroom.services.fleet import parse_day
-
-    try:
-        return parse_day(value)
-    except DomainError as exc:
-        raise click.BadParameter(exc.message) from exc
 
 
 @click.group("fleet")
@@ -30,8 +22,8 @@ def fleet_group() -> None:
 
 
 @fleet_group.command("report")
-@click.option("--from", "first", required=True, callback=_day, help="Erster Tag (JJJJ-MM-TT).")
-@click.option("--to", "last", required=True, callback=_day, help="Letzter Tag (JJJJ-MM-TT).")
+@click.option("--from", "first", required=True, callback=day_option, help="Erster Tag (JJJJ-MM-TT).")
+@click.option("--to", "last", required=True, callback=day_option, help="Letzter Tag (JJJJ-MM-TT).")
 @click.option("--json", "as_json", is_flag=True, help="Ergebnis als JSON ausgeben.")
 @with_appcontext
 def report_command(first, last, as_json: bool) -> None:
@@ -59,8 +51,8 @@ def report_command(first, last, as_json: bool) -> None:
 
 @fleet_group.command("export")
 @click.option("--vehicle", "code", required=True, help="Fahrzeugkürzel, z. B. E1.")
-@click.option("--from", "first", required=True, callback=_day, help="Erster Tag (JJJJ-MM-TT).")
-@click.option("--to", "last", required=True, callback=_day, help="Letzter Tag (JJJJ-MM-TT).")
+@click.option("--from", "first", required=True, callback=day_option, help="Erster Tag (JJJJ-MM-TT).")
+@click.option("--to", "last", required=True, callback=day_option, help="Letzter Tag (JJJJ-MM-TT).")
 @click.option("--format", "fmt", required=True, type=click.Choice(["csv", "pdf"]), help="Dateiformat.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Zieldatei.")
 @with_appcontext
