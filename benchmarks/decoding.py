@@ -43,22 +43,12 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from labels import codes as cc
+from labels.drawing import code128_widths
 
 MM_PER_INCH = 25.4
 MASTER_DPI = 600
 
 # --- code patterns -----------------------------------------------------------------------------
-
-
-def code128_modules(value: str) -> list[int]:
-    """Bar/space widths in modules, starting with a bar (reportlab's encoder, quiet zones not included)."""
-    from reportlab.graphics.barcode.code128 import Code128
-
-    code = Code128(value)
-    code.validate()
-    code.encode()
-    code.decompose()
-    return ["AaBbCcDd".index(ch) // 2 + 1 for ch in code.decomposed]
 
 
 def itf_modules(value: str, ratio: float) -> list[float]:
@@ -155,7 +145,7 @@ def make_label(rng: random.Random, kind: str | None = None, module_mm: float | N
         value = cc.make_s10(rng.choice(["RR", "RT", "RE", "RU"]), rng.randint(0, 99_999_999))
         module = module_mm or rng.uniform(0.36, 0.48)
         _text(draw, 5, 3, "Einschreiben" + rng.choice(["", " Einwurf", " Rückschein"]), 4.0)
-        widths = code128_modules(value)
+        widths = code128_widths(value)
         width = draw_linear(draw, 8, 11, widths, module, 17)
         _text(draw, 8 + width / 2 - 20, 30, " ".join([value[:2], value[2:5], value[5:8], value[8:11], value[11:]]))
         for i, line in enumerate(_sender_lines(rng)):
@@ -184,7 +174,7 @@ def make_label(rng: random.Random, kind: str | None = None, module_mm: float | N
             value = "JJD" + "".join(str(rng.randint(0, 9)) for _ in range(18))
         module = module_mm or rng.uniform(0.36, 0.46)
         _text(draw, 5, 3, "DHL PAKET  Sendungsnummer", 4.0)
-        width = draw_linear(draw, 7, 11, code128_modules(value), module, 22)
+        width = draw_linear(draw, 7, 11, code128_widths(value), module, 22)
         _text(draw, 7 + width / 2 - 25, 35, value, 3.0)
         for i, line in enumerate(_sender_lines(rng)):
             _text(draw, 5, 42 + 5 * i, line, 2.8)
@@ -193,7 +183,7 @@ def make_label(rng: random.Random, kind: str | None = None, module_mm: float | N
         value = cc.make_internal_code(2026, rng.randint(1, 999_999))
         module = rng.uniform(0.36, 0.46)
         _text(draw, 4, 3, "Stadt Oldenburg – Zentrale Poststelle", 3.2)
-        width = draw_linear(draw, 6, 10, code128_modules(value), module, 15)
+        width = draw_linear(draw, 6, 10, code128_widths(value), module, 15)
         _text(draw, 6, 27, value, 4.0)
         _text(draw, 6, 34, rng.choice(["Amt 20 Finanzen", "FD Bürgerbüro", "Schulamt", "Feuerwehr"]), 3.0)
         qr_module = rng.uniform(0.55, 0.75)

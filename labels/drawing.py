@@ -197,6 +197,16 @@ def draw_caption(c: Canvas, x: float, y: float, text: str) -> None:
     c.setFillColor(colors.black)
 
 
+def code128_widths(value: str) -> list[int]:
+    """Bar and space widths of `value` in modules, starting with a bar, quiet zones left out: reportlab's
+    Code 128 encoder, the one the labels print with (the decoding benchmark and tests draw scans from it)."""
+    code = code128.Code128(value)
+    code.validate()
+    code.encode()
+    code.decompose()
+    return ["AaBbCcDd".index(ch) // 2 + 1 for ch in code.decomposed]
+
+
 PageDecorator = Callable[[Canvas, int, int], None]  # (canvas, page number, page count): header and footer
 
 

@@ -3,7 +3,7 @@ sites, org units, users, vans, items and tours, and draws barcode images.
 
 - `town()`: the standard master data (depot, Rathaus, Stadthaus, three org units, the mail room user);
 - `add_site`, `add_unit`, `add_user`, `add_van`, `add_item`: single rows with sensible defaults;
-- `code128_widths`, `barcode_image`: Code 128 from reportlab's encoder (the one the product prints with).
+- `barcode_image`: Code 128 drawn from `labels.drawing.code128_widths` (the encoder the product prints with).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
+from labels.drawing import code128_widths
 from mailroom.extensions import db
 from mailroom.models import ItemKind, ItemStatus, MailItem, OrgUnit, Role, Site, User, Vehicle
 
@@ -156,17 +157,6 @@ def add_item(
 
 
 # --- barcode images --------------------------------------------------------------------------------
-
-
-def code128_widths(value: str) -> list[int]:
-    """Bar/space widths in modules, starting with a bar (reportlab's Code 128 encoder)."""
-    from reportlab.graphics.barcode.code128 import Code128
-
-    code = Code128(value)
-    code.validate()
-    code.encode()
-    code.decompose()
-    return ["AaBbCcDd".index(ch) // 2 + 1 for ch in code.decomposed]
 
 
 def barcode_image(*values: str, fmt: str = "PNG", module: int = 3, height: int = 90) -> bytes:

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 from pyzbar import pyzbar
 
-from benchmarks.decoding import code128_modules
 from labels import codes as carrier_codes
+from labels.drawing import code128_widths
 from labels.reading import decode_image_bytes
 
 MASTER = 20  # pixels per module of the master drawing; it is box-filtered down to the module size
@@ -21,7 +21,7 @@ MASTER = 20  # pixels per module of the master drawing; it is box-filtered down 
 def low_res_scan(value: str, *, module_px: float, blur: float, angle: float, jpeg: int | None) -> bytes:
     """A Code 128 of `value` at `module_px` pixels per module, turned by `angle` degrees, blurred by a
     Gaussian of `blur` modules (a scanner's optics at low resolution), as JPEG of quality `jpeg` or PNG."""
-    widths = code128_modules(value)  # the benchmark's encoder: reportlab's, the one the product prints with
+    widths = code128_widths(value)  # reportlab's encoder, the one the product prints with
     quiet, height = 12, 40  # modules
     image = Image.new("L", ((sum(widths) + 2 * quiet) * MASTER, (height + 2 * quiet) * MASTER), 255)
     draw = ImageDraw.Draw(image)

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from labels import codes as carrier_codes
 from labels import reading as barcodes
+from labels.drawing import code128_widths
 from labels.reading import DecodedCode, FileRejected, decode_file, decode_image_bytes, inspect_upload
 from mailroom.errors import UploadRejected
 from mailroom.services.uploads import rejected
@@ -24,16 +25,6 @@ MB = 1024 * 1024
 
 
 # --- drawing labels ----------------------------------------------------------------------------
-
-
-def _code128_widths(value: str) -> list[int]:
-    from reportlab.graphics.barcode.code128 import Code128
-
-    code = Code128(value)
-    code.validate()
-    code.encode()
-    code.decompose()
-    return ["AaBbCcDd".index(ch) // 2 + 1 for ch in code.decomposed]
 
 
 def _i25_widths(value: str) -> list[int]:
@@ -63,7 +54,7 @@ def label(*codes: tuple[str, str], module: int = 3, text: bool = True) -> Image.
             matrix = _qr(value)
             rows.append((kind, matrix, len(matrix) * module, len(matrix) * module))
         else:
-            widths = _code128_widths(value) if kind == "code128" else _i25_widths(value)
+            widths = code128_widths(value) if kind == "code128" else _i25_widths(value)
             rows.append((kind, widths, sum(widths) * module, 60))
     width = max(r[2] for r in rows) + 40 * module + 200
     height = sum(r[3] for r in rows) + 30 * len(rows) + 60

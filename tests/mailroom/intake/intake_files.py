@@ -8,7 +8,8 @@ import zlib
 
 from PIL import Image
 
-from tests.builders import barcode_image, code128_widths
+from labels.drawing import code128_widths
+from tests.builders import barcode_image
 
 __all__ = ["barcode_image", "blank_image", "code128_widths", "png_bomb"]
 
