@@ -57,10 +57,6 @@ from labels.reading.zbar import SYMBOLOGIES, Collector, DecodedCode, Symbol, val
 MAX_PAGES = 50  # pages/frames decoded per file by default (the rest is reported as not read)
 PARTIAL_EXTRA_PASSES = 4  # passes tried after a page looks partial (a usual companion code missing)
 
-# The names tests/mailroom/test_barcodes.py uses for the collector and zbar's symbols.
-_Collector = Collector
-_Symbol = Symbol
-
 
 @dataclass(frozen=True)
 class ReadLimits:
@@ -271,12 +267,14 @@ __all__ = [
     "MEDIA_PNG",
     "MEDIA_TIFF",
     "SYMBOLOGIES",
+    "Collector",
     "DecodedCode",
     "FileRejected",
     "FileResult",
     "Inspection",
     "ReadLimits",
     "ReadResult",
+    "Symbol",
     "check_file_name",
     "decode_file",
     "decode_grey",

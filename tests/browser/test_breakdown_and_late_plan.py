@@ -12,7 +12,7 @@ from sqlalchemy import select
 from mailroom.extensions import db
 from mailroom.models import ItemStatus, MailItem, OrgUnit, Site, StopStatus, Tour, TourStatus
 from mailroom.services import clock, courier, dispatch, fleet
-from mailroom.services.dispatch.runs import _delete_tours
+from mailroom.services.dispatch.runs import delete_tours
 from tests.browser.session import login_demo
 from tests.builders import add_item
 
@@ -44,7 +44,7 @@ def e1_under_way_e2_free(live_server):
         dispatch.plan_day(today, time_limit_s=1.0)
         e2 = next((t for t in dispatch.tours_of(today) if t.vehicle.code == "E2"), None)
         if e2 is not None:
-            _delete_tours([e2])
+            delete_tours([e2])
         e1 = next(t for t in dispatch.tours_of(today) if t.vehicle.code == "E1")
         last = fleet.last_reading(e1.vehicle)
         action = {"client_action_id": "e1-start-0001", "km": (last.km if last else 0) + 1, "soc": 90}

@@ -333,11 +333,11 @@ def test_module_stays_pure():
 
 def test_partial_interleaved_2_of_5_reads_are_dropped():
     """A 12-digit piece of a Leitcode can pass the Identcode check digit: it is not reported as a code."""
-    collector = barcodes._Collector()
+    collector = barcodes.Collector()
     piece = "036583264265"  # the first 12 digits of the Leitcode below, a valid Identcode by chance
     assert carrier_codes.classify(piece).check_digit_valid is True
-    collector.add([barcodes._Symbol("I25", piece, 1)])
-    collector.add([barcodes._Symbol("I25", "03658326426500", 1), barcodes._Symbol("I25", "935904702206", 1)])
+    collector.add([barcodes.Symbol("I25", piece, 1)])
+    collector.add([barcodes.Symbol("I25", "03658326426500", 1), barcodes.Symbol("I25", "935904702206", 1)])
     assert [c.value for c in collector.result()] == ["03658326426500", "935904702206"]
 
 

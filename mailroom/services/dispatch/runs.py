@@ -238,7 +238,7 @@ def plan_day(
     plan = routes.plan_tours(problem, time_limit_s=limit)
 
     chosen = drivers_for_day(day, vehicles, drivers if drivers is not None else _drivers_of(run))
-    _delete_tours(old_tours)
+    delete_tours(old_tours)
 
     if run is None:
         run = PlanRun(service_date=day, created_by_id=user.id if user else None)
@@ -292,7 +292,8 @@ def plan_day(
     return run
 
 
-def _delete_tours(tours: list[Tour]) -> None:
+def delete_tours(tours: list[Tour]) -> None:
+    """Remove tours and their stops; the items on them go back to the shelf (no stop)."""
     stop_ids = [s.id for t in tours for s in t.stops]
     if stop_ids:
         for item in db.session.scalars(select(MailItem).where(MailItem.tour_stop_id.in_(stop_ids))):

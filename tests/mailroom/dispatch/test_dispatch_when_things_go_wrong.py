@@ -14,7 +14,7 @@ from mailroom.errors import InvalidTransition, PlanningFailed
 from mailroom.extensions import db
 from mailroom.models import EventKind, ItemStatus, MailItem, StopStatus, Tour, TourStatus
 from mailroom.services import clock, courier, custody, dispatch
-from mailroom.services.dispatch.runs import _delete_tours
+from mailroom.services.dispatch.runs import delete_tours
 from tests.mailroom.courier.builders import signature_data_url
 from tests.mailroom.dispatch.conftest import MONDAY, PLAN_LIMIT_S, add_sorted_items
 
@@ -39,7 +39,7 @@ def _items(stop) -> list[MailItem]:
 def _e1_under_way_e2_free() -> Tour:
     """E2 has no tour today (free); E1 was started by its courier at 08:00 (every item loaded) and has
     done its first two stops."""
-    _delete_tours([_tour("E2")])
+    delete_tours([_tour("E2")])
     e1 = _tour("E1")
     e1.driver_id = e1.driver_id or dispatch.couriers()[0].id
     db.session.commit()
