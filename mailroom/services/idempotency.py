@@ -15,13 +15,14 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import OperationalError
 
 from mailroom.errors import DomainError, ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import IdempotencyKey
 from mailroom.services.clock import now_utc
+from mailroom.services.upsert import insert_unless_exists
 
 HEADER = "Idempotency-Key"
 KEY_MAX = 255
@@ -95,25 +96,28 @@ def claim(*, user_id: int, key: str, method: str, path: str, fingerprint: str) -
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         now = now_utc()
+        values = {
+            "key": key, "user_id": user_id, "method": method, "path": path, "request_hash": fingerprint,
+            "created_at": now,
+        }  # fmt: skip
         try:
             with db.engine.begin() as connection:
+                # The key's row is written, or (the key exists: a retry) read, in one short transaction.
                 claim_id = connection.execute(
-                    insert(table)
-                    .values(
-                        key=key, user_id=user_id, method=method, path=path, request_hash=fingerprint, created_at=now
-                    )
-                    .returning(table.c.id)
-                ).scalar_one()
-            return Claim(id=claim_id, key=key)
-        except IntegrityError:
-            pass  # the key exists: look at its answer below
+                    insert_unless_exists(table, values, unique=["user_id", "key"]).returning(table.c.id)
+                ).scalar_one_or_none()
+                row = None
+                if claim_id is None:
+                    row = connection.execute(
+                        select(table).where(table.c.user_id == user_id, table.c.key == key)
+                    ).first()
         except OperationalError:  # SQLite busy beyond its timeout: try again until the deadline
             if time.monotonic() > deadline:
                 raise StillRunning("Die Anfrage wird noch bearbeitet. Bitte gleich erneut senden.") from None
             time.sleep(POLL_SECONDS)
             continue
-        with db.engine.connect() as connection:
-            row = connection.execute(select(table).where(table.c.user_id == user_id, table.c.key == key)).first()
+        if claim_id is not None:
+            return Claim(id=claim_id, key=key)
         if row is None:  # released meanwhile (the first request failed): claim again
             continue
         if (row.method, row.path, row.request_hash) != (method, path, fingerprint):

@@ -26,6 +26,7 @@ from mailroom.extensions import db
 from mailroom.models import EventKind, MailItem, OutboxMessage, OutboxStatus
 from mailroom.services import custody, notify
 from mailroom.services.clock import now_utc
+from mailroom.services.upsert import insert_unless_exists
 
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_LEASE_S = 120.0
@@ -34,16 +35,9 @@ SEND_BATCH = 50  # rows per job run; the next run (or the minute sweep) takes th
 
 
 def _insert(values: dict):
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     table = OutboxMessage.__table__
     # RETURNING tells whether a row was written: psycopg reports no rowcount for ON CONFLICT DO NOTHING.
-    return (
-        insert(table).values(**values).on_conflict_do_nothing(index_elements=[table.c.dedupe_key]).returning(table.c.id)
-    )
+    return insert_unless_exists(table, values, unique=["dedupe_key"]).returning(table.c.id)
 
 
 def item_dedupe_key(item: MailItem) -> str:

@@ -48,11 +48,13 @@ def authenticate(plaintext: str | None) -> User | None:
     """The active user of a valid, unrevoked token, or None."""
     if not plaintext or not plaintext.startswith(PREFIX) or len(plaintext) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
-    if token is None or token.revoked:
+    # Token and user in one query: it runs on every API request.
+    query = select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+    row = db.session.execute(query.where(ApiToken.token_hash == hash_token(plaintext))).first()
+    if row is None:
         return None
-    user = token.user
-    if user is None or not user.active:
+    token, user = row
+    if token.revoked or not user.active:
         return None
     now = now_utc()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:

@@ -117,8 +117,9 @@ def _security_headers(response):
     response.headers.setdefault("Referrer-Policy", "same-origin")
     from flask_login import current_user
 
-    if request.endpoint != "static" and current_user and current_user.is_authenticated:
+    if request.endpoint != "static" and current_user and not current_user.is_anonymous:
         # Pages of signed-in users hold personal data: never kept by a browser or proxy cache.
+        # (is_anonymous, not is_authenticated: the latter reads the user's row again after the view's commit.)
         response.headers.setdefault("Cache-Control", "private, no-store")
     if current_app.config.get("HTTPS"):
         response.headers.setdefault("Strict-Transport-Security", f"max-age={current_app.config['HSTS_MAX_AGE']}")

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from mailroom.extensions import db
 from mailroom.models import (
@@ -49,19 +50,33 @@ def _tour_name(tour: Tour | None) -> str:
     return f"Tour {van} vom {tour.service_date:%d.%m.%Y}".replace("  ", " ")
 
 
+def _users(user_ids: set[int]) -> dict[int, User]:
+    """The users by id: those this session holds already (the request's own user) without a query."""
+    users: dict[int, User] = {}
+    for user_id in user_ids:
+        known = db.session.identity_map.get(identity_key(User, user_id))
+        if isinstance(known, User) and {"username", "full_name"} <= known.__dict__.keys():  # loaded, not expired
+            users[user_id] = known
+    missing = user_ids - users.keys()
+    if missing:
+        users.update({u.id: u for u in db.session.scalars(select(User).where(User.id.in_(missing)))})
+    return users
+
+
 def history(item: MailItem) -> list[HistoryRow]:
-    """The item's custody log with names (who, where, receiver), oldest first; three queries."""
+    """The item's custody log with names (who, where, receiver), oldest first; one query for the events
+    and their proofs, one each for the users, sites and tours they name (none for users already loaded)."""
     events = list(
         db.session.scalars(
             select(MailEvent)
             .where(MailEvent.item_id == item.id)
-            .options(selectinload(MailEvent.proof))
+            .options(joinedload(MailEvent.proof))
             .order_by(MailEvent.at, MailEvent.id)
         )
     )
     user_ids = {e.user_id for e in events if e.user_id}
     site_ids = {e.site_id for e in events if e.site_id}
-    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+    users = _users(user_ids)
     sites = {s.id: s for s in db.session.scalars(select(Site).where(Site.id.in_(site_ids)))} if site_ids else {}
     tour_ids = {e.tour_id for e in events if e.tour_id}
     tours = (

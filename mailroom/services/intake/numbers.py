@@ -8,20 +8,13 @@ from mailroom.extensions import db
 from mailroom.models import (
     IncomingCounter,
 )
+from mailroom.services.upsert import insert_unless_exists
 
 # --- receipt stamp -------------------------------------------------------------------------------
 
 
 def _counter_insert(year: int):
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise RuntimeError(f"unsupported database {dialect}")
-    table = IncomingCounter.__table__
-    return insert(table).values(year=year, last_number=0).on_conflict_do_nothing(index_elements=[table.c.year])
+    return insert_unless_exists(IncomingCounter.__table__, {"year": year, "last_number": 0}, unique=["year"])
 
 
 def next_incoming_number(year: int) -> int:

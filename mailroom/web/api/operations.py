@@ -149,7 +149,8 @@ def api_operation(*roles: Role) -> Callable[[F], F]:
             user = _authenticate(allowed)
             if not isinstance(user, User):
                 return user  # the 401 or 403
-            db.session.commit()  # the token's last use; frees SQLite's write lock before the key is claimed
+            # No commit here: the token check only read (its last use is written on a connection of its own),
+            # so this session holds no write lock while the key is claimed; a commit would only expire `user`.
             g.api_user = user
             if request.method == "POST":
                 try:

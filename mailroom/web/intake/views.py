@@ -18,6 +18,7 @@ from mailroom.models.mail import ITEM_KIND_LABELS, ITEM_STATUS_LABELS
 from mailroom.services import intake as service
 from mailroom.web.access import roles_required
 from mailroom.web.actions import commit_or_json, commit_or_rollback
+from mailroom.web.api import idempotency as idempotency_web
 from mailroom.web.intake.forms import details_from_form, details_from_json, json_body
 
 bp = Blueprint("intake", __name__, url_prefix="/intake")
@@ -95,16 +96,18 @@ def scan_in():
             return result, payload
 
         try:
-            return log_once()
+            result, payload = log_once()
         except IntegrityError:
             # The same code logged by another scanner at the same moment: the retry finds that item.
             db.session.rollback()
-            return log_once()
-
-    def respond(logged):
-        result, payload = logged
+            result, payload = log_once()
         response = jsonify(payload)
         response.status_code = 201 if result.created else 200
+        # The answer of its Idempotency-Key is committed with the item: both are stored, or neither.
+        idempotency_web.record(response)
+        return response
+
+    def respond(response):
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
         return response
 
