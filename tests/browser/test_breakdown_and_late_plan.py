@@ -54,7 +54,7 @@ def e1_under_way_e2_free(live_server):
             for item in db.session.scalars(select(MailItem).where(MailItem.tour_stop_id == stop.id)):
                 item.status = ItemStatus.DELIVERED
         db.session.commit()
-        return {"id": e1.id, "driver": e1.driver.username}
+        return {"id": e1.id, "driver": e1.driver.username, "start_km": action["km"]}
 
 
 def test_breakdown_the_free_van_takes_the_open_stops(live_server, e1_under_way_e2_free, page, phone_page, tmp_path):
@@ -89,10 +89,22 @@ def test_breakdown_the_free_van_takes_the_open_stops(live_server, e1_under_way_e
     notice = phone.get_by_test_id("breakdown-notice")
     notice.wait_for()
     assert "Die offenen Stopps fährt jetzt E2" in notice.inner_text()
-    assert fetched[0] in notice.inner_text()
+    assert fetched[0] in notice.text_content()  # in the folded list of what to hand over
+    assert notice.get_by_test_id("breakdown-fetch").locator("summary").inner_text().startswith(f"{len(fetched)} Sendung")
     numbers = [int(n) for n in phone.locator(".stop-pos").all_inner_texts()]
     assert numbers and max(numbers) < 100  # never 10000 and up
     phone.screenshot(path=str(tmp_path / "breakdown-e1-phone.png"), full_page=True)
+    # ... and gives the van's reading where it stopped (the tour's logbook entry is then complete).
+    reading = phone.get_by_test_id("breakdown-reading")
+    reading.locator("#end-km").fill(str(e1_under_way_e2_free["start_km"] + 12.5))
+    reading.locator("#end-soc").fill("64")
+    reading.locator("button[type=submit]").click()
+    phone.wait_for_function("window.mailroomCourier.idle()")
+    assert "12,5 km gefahren" in phone.get_by_test_id("breakdown-reading-done").inner_text()
+    phone.screenshot(path=str(tmp_path / "breakdown-e1-reading.png"), full_page=True)
+    with live_server.app.app_context():
+        e1 = db.session.get(Tour, e1_under_way_e2_free["id"])
+        assert e1.status == TourStatus.CANCELLED and fleet.tour_driven_km(e1) == 12.5
 
     # The courier of the free van sees the stops with what to fetch from E1, and may start today.
     phone.context.clear_cookies()

@@ -17,7 +17,14 @@ from mailroom.models import (
 )
 from mailroom.services.clock import now_utc
 from mailroom.services.courier.common import ACTION_ID_RE, ACTION_KINDS, FUTURE_TOLERANCE
-from mailroom.services.courier.steps import _stop_of, complete_stop, end_tour, skip_stop, start_tour
+from mailroom.services.courier.steps import (
+    _stop_of,
+    complete_stop,
+    end_tour,
+    may_record_breakdown_reading,
+    skip_stop,
+    start_tour,
+)
 from mailroom.services.courier.tours import get_tour
 
 # --- actions -----------------------------------------------------------------------------------------
@@ -87,7 +94,8 @@ def perform(user: User, tour_id: int, kind: str, payload: dict | None, *, stop_i
     existing = find_action(action_id)
     if existing is not None:
         return _replay(existing, tour, kind)
-    if tour.status in (TourStatus.FINISHED, TourStatus.CANCELLED):
+    breakdown_reading = kind == "end" and may_record_breakdown_reading(tour)
+    if tour.status in (TourStatus.FINISHED, TourStatus.CANCELLED) and not breakdown_reading:
         raise InvalidTransition(
             f"Die Tour ist bereits {TourStatus(tour.status).label.lower()}: keine weiteren Aktionen möglich.",
             code="tour_finished",

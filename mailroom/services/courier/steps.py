@@ -379,7 +379,10 @@ def skip_stop(tour: Tour, stop: TourStop, *, user: User, reason, at: datetime, a
 
 def end_tour(tour: Tour, *, user: User, km, soc, at: datetime, action_id: str) -> dict:
     """Odometer and charge on return. Stops not visited are marked skipped; every item still in
-    the van goes back to the shelf."""
+    the van goes back to the shelf. For a tour cancelled by a breakdown, only the van's reading where
+    it stopped (the logbook entry of the tour is then complete)."""
+    if tour.status == TourStatus.CANCELLED:
+        return _breakdown_reading(tour, user=user, km=km, soc=soc, at=at, action_id=action_id)
     _require_started(tour)
     _reading_values(km, soc)
     if tour.started_at and at < tour.started_at:
@@ -412,4 +415,38 @@ def end_tour(tour: Tour, *, user: User, km, soc, at: datetime, action_id: str) -
         "driven_km": fleet.tour_driven_km(tour),
         "not_visited": not_visited,
         "returned": back,
+    }
+
+
+def may_record_breakdown_reading(tour: Tour) -> bool:
+    """A tour cancelled by a breakdown after it started, with no end reading yet."""
+    if tour.status != TourStatus.CANCELLED or tour.started_at is None:
+        return False
+    _start, end = fleet.tour_readings(tour)
+    return end is None
+
+
+def _breakdown_reading(tour: Tour, *, user: User, km, soc, at: datetime, action_id: str) -> dict:
+    if not may_record_breakdown_reading(tour):
+        raise InvalidTransition(
+            "Die Tour ist bereits abgebrochen: keine weiteren Aktionen möglich.", code="tour_finished"
+        )
+    _reading_values(km, soc)
+    reading = fleet.record_reading(
+        tour.vehicle,
+        km=km,
+        soc_percent=soc,
+        kind=ReadingKind.TOUR_END,
+        at=max(at, tour.started_at) if tour.started_at else at,
+        user=user,
+        tour=tour,
+        client_action_id=action_id,
+    )
+    db.session.flush()
+    return {
+        "tour": {"status": str(tour.status)},
+        "km": reading.km,
+        "driven_km": fleet.tour_driven_km(tour),
+        "not_visited": [],
+        "returned": [],
     }

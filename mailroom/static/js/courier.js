@@ -138,6 +138,10 @@
       skipped.skip_reason = b.reason;
       skipped.done_at = b.at;
       skipped.items = [];
+    } else if (action.kind === "end" && st.status === "cancelled") {
+      // a breakdown: only the van's reading where it stopped
+      st.end_reading = { km: b.km, soc: b.soc };
+      if (st.start_reading) st.driven_km = Math.round((b.km - st.start_reading.km) * 10) / 10;
     } else if (action.kind === "end") {
       st.status = "finished";
       st.status_label = "Beendet";
@@ -309,7 +313,7 @@
       var build = entry[1];
       var existing = root.querySelector('[data-card="' + key + '"]');
       var fingerprint = JSON.stringify([entry[2] || null, st.status, key === "failed" ? failed : null,
-        key === "end" || key === "finished" ? [st.end_reading, st.driven_km, countOpen(st)] : null,
+        key === "end" || key === "finished" || key === "breakdown" ? [st.end_reading, st.driven_km, countOpen(st)] : null,
         entry[2] ? [!!pending[entry[2].id], firstOpen === entry[2].id] : null]);
       if (!build) {
         if (existing) existing.parentNode.removeChild(existing);
@@ -476,15 +480,35 @@
   function breakdownCard(st) {
     var b = st.breakdown;
     var takers = b.takers.map(function (t) { return t.vehicle + (t.driver ? " (" + t.driver + ")" : ""); }).join(", ");
+    var fetchList = null;
+    if (b.fetch.length) {
+      // A whole day's mail can be in the van: the list folds, the count and the reading stay in view.
+      fetchList = el("details", { className: "fetch-list", "data-testid": "breakdown-fetch", open: b.fetch.length <= 8 },
+        el("summary", { text: (b.fetch.length === 1 ? "1 Sendung" : b.fetch.length + " Sendungen") +
+          " im Fahrzeug lassen und übergeben, sie werden abgeholt" }),
+        el("ul", { className: "item-list" }, b.fetch.map(function (f) {
+          return el("li", { dataset: { code: f.code } }, el("strong", { className: "code", text: f.code }), " → " + f.vehicle + " · " + f.site);
+        })));
+    }
     return el("section", { className: "card courier-card", id: "breakdown-card", "data-testid": "breakdown-notice" },
       el("h2", { text: "Tour abgebrochen: Fahrzeugausfall" }),
       el("p", { text: takers ? "Die offenen Stopps fährt jetzt " + takers + "." : "Kein anderes Fahrzeug übernimmt die offenen Stopps; bitte die Poststelle anrufen." }),
-      b.fetch.length ? el("p", { text: "Bitte diese Sendungen im Fahrzeug lassen und übergeben, sie werden abgeholt:" }) : null,
-      b.fetch.length ? el("ul", { className: "item-list" }, b.fetch.map(function (f) {
-        return el("li", { dataset: { code: f.code } }, el("strong", { className: "code", text: f.code }), " → " + f.vehicle + " · " + f.site);
-      })) : null,
-      b.back.length ? el("p", { text: b.back.length + " weitere Sendung(en) im Fahrzeug gehen zurück in die Poststelle." }) : null,
-      el("p", { className: "muted", text: "Fahrzeug sichern; Kilometerstand später im Fahrtenbuch nachtragen." }));
+      el("p", { className: "muted", text: "Fahrzeug sichern." }),
+      st.started_at && !st.end_reading ? el("div", { "data-testid": "breakdown-reading" },
+        el("h3", { text: "Kilometerstand am Ausfallort" }),
+        readingForm("end", st.start_reading ? st.start_reading.km : st.last_km, function (km, soc) {
+          var startKm = st.start_reading ? st.start_reading.km : null;
+          if (startKm !== null && km < startKm) {
+            return "Kilometerstand " + kmText(km) + " km ist kleiner als bei Tourbeginn (" + kmText(startKm) + " km).";
+          }
+          enqueue("end", null, { km: km, soc: soc });
+          return null;
+        }, "Kilometerstand speichern")) : null,
+      st.end_reading ? el("p", { className: "muted", "data-testid": "breakdown-reading-done",
+        text: "Kilometerstand " + kmText(st.end_reading.km) + " km erfasst" +
+          (st.driven_km !== null && st.driven_km !== undefined ? " (" + kmText(st.driven_km) + " km gefahren)." : ".") }) : null,
+      fetchList,
+      b.back.length ? el("p", { text: b.back.length + " weitere Sendung(en) im Fahrzeug gehen zurück in die Poststelle." }) : null);
   }
 
   function endCard(st) {

@@ -1,4 +1,4 @@
-"""Builders for the dispatch tests: demo master data on SQLite, sorted items for the sites."""
+"""Builders for the dispatch tests: demo master data (on SQLite and PostgreSQL), sorted items for the sites."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from mailroom.extensions import db
 from mailroom.models import ItemKind, ItemStatus, MailItem, PlanRun, Site
@@ -43,14 +44,14 @@ def add_sorted_items(per_site: int = 3) -> list[MailItem]:
     return items
 
 
-def _build_snapshot(directory: Path, *, plan: bool) -> dict[str, str]:
-    """Seed (and plan) a SQLite database once; tests get a copy of the file (seeding hashes passwords,
-    planning runs the solver: both take seconds that every test would otherwise pay again)."""
+def _build_snapshot(url: str, directory: Path, *, plan: bool) -> dict[str, str]:
+    """Seed (and plan) a database once; tests get a copy of it (seeding hashes passwords, planning runs
+    the solver: both take seconds that every test would otherwise pay again)."""
     from mailroom import create_app
     from mailroom import demo as demo_data
     from mailroom.services import dispatch
 
-    app = create_app(make_test_config(f"sqlite:///{directory / 'test.sqlite'}", directory))
+    app = create_app(make_test_config(url, directory))
     with app.app_context():
         db.create_all()
         logins = {login.username: login.password for login in demo_data.seed(history_days=0)}
@@ -71,29 +72,88 @@ def _snapshots(tmp_path_factory):
     def get(name: str) -> tuple[Path, dict[str, str]]:
         if name not in built:
             directory = tmp_path_factory.mktemp(f"dispatch-{name}")
-            logins = _build_snapshot(directory, plan=name == "planned")
+            logins = _build_snapshot(f"sqlite:///{directory / 'test.sqlite'}", directory, plan=name == "planned")
             built[name] = (directory / "test.sqlite", logins)
         return built[name]
 
     return get
 
 
-def _app_from_snapshot(snapshot: Path, tmp_path: Path, monkeypatch):
+def _pg_admin(postgres_url: str):
+    """An engine on the server's maintenance database, outside transactions (CREATE/DROP DATABASE)."""
+    return create_engine(make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def _pg_templates(postgres_url, tmp_path_factory):
+    """The same snapshots on PostgreSQL: a template database each, seeded (and planned) once; every test
+    gets its own database copied from it (CREATE DATABASE ... TEMPLATE, a file copy on the server)."""
+    admin = _pg_admin(postgres_url)
+    built: dict[str, tuple[str, dict[str, str]]] = {}
+
+    def get(name: str) -> tuple[str, dict[str, str]]:
+        if name not in built:
+            template = f"dispatch_{name}_template"
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {template}"))
+                conn.execute(text(f"CREATE DATABASE {template}"))
+            url = make_url(postgres_url).set(database=template).render_as_string(hide_password=False)
+            logins = _build_snapshot(url, tmp_path_factory.mktemp(f"pg-{name}"), plan=name == "planned")
+            built[name] = (template, logins)
+        return built[name]
+
+    yield get
+    with admin.connect() as conn:
+        for template, _logins in built.values():
+            conn.execute(text(f"DROP DATABASE IF EXISTS {template}"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def _database(request, tmp_path):
+    """For a snapshot name, a database of the test's own with that data: a copy of the SQLite file, or
+    a PostgreSQL database made from the template; returns (url, logins)."""
+    made: list[str] = []
+
+    def get(name: str) -> tuple[str, dict[str, str]]:
+        if request.param == "sqlite":
+            snapshot, logins = request.getfixturevalue("_snapshots")(name)
+            target = tmp_path / "test.sqlite"
+            shutil.copyfile(snapshot, target)
+            return f"sqlite:///{target}", logins
+        postgres_url = request.getfixturevalue("postgres_url")
+        template, logins = request.getfixturevalue("_pg_templates")(name)
+        copy = f"dispatch_test_{len(made)}_{abs(hash(request.node.nodeid)) % 10**8}"
+        with _pg_admin(postgres_url).connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {copy}"))
+            conn.execute(text(f"CREATE DATABASE {copy} TEMPLATE {template}"))
+        made.append(copy)
+        return make_url(postgres_url).set(database=copy).render_as_string(hide_password=False), logins
+
+    yield get
+    if made:
+        admin = _pg_admin(request.getfixturevalue("postgres_url"))
+        with admin.connect() as conn:
+            for copy in made:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {copy} WITH (FORCE)"))
+        admin.dispose()
+
+
+def _app_on(url: str, tmp_path: Path, monkeypatch):
     from mailroom import create_app
 
     monkeypatch.setenv("MAILROOM_INSTANCE_PATH", str(tmp_path))
-    target = tmp_path / "test.sqlite"
-    shutil.copyfile(snapshot, target)
-    app = create_app(make_test_config(f"sqlite:///{target}", tmp_path))
+    app = create_app(make_test_config(url, tmp_path))
     app.config["DISPATCH_ADJUST_TIME_LIMIT_S"] = 0.5
     return app
 
 
 @pytest.fixture
-def demo_app(_snapshots, tmp_path, monkeypatch):
-    """The app on SQLite with the demo master data (no items, no tours); app.config["LOGINS"]."""
-    snapshot, logins = _snapshots("demo")
-    app = _app_from_snapshot(snapshot, tmp_path, monkeypatch)
+def demo_app(_database, tmp_path, monkeypatch):
+    """The app with the demo master data (no items, no tours), on SQLite and on PostgreSQL;
+    app.config["LOGINS"]."""
+    url, logins = _database("demo")
+    app = _app_on(url, tmp_path, monkeypatch)
     app.config["LOGINS"] = logins
     with app.app_context():
         yield app
@@ -102,10 +162,10 @@ def demo_app(_snapshots, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def planned_app(_snapshots, tmp_path, monkeypatch):
+def planned_app(_database, tmp_path, monkeypatch):
     """Like demo_app, with sorted items for every site and MONDAY planned."""
-    snapshot, logins = _snapshots("planned")
-    app = _app_from_snapshot(snapshot, tmp_path, monkeypatch)
+    url, logins = _database("planned")
+    app = _app_on(url, tmp_path, monkeypatch)
     app.config["LOGINS"] = logins
     with app.app_context():
         yield app
@@ -115,7 +175,8 @@ def planned_app(_snapshots, tmp_path, monkeypatch):
 
 @pytest.fixture
 def demo_sqlite(demo_app):
-    """Demo master data (40 sites, 2 vans, template, users) on SQLite; returns {username: password}."""
+    """Demo master data (40 sites, 2 vans, template, users); returns {username: password}. (The name is
+    older than the PostgreSQL run: it runs on both databases, as demo_app does.)"""
     return demo_app.config["LOGINS"]
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from mailroom.errors import InvalidTransition, PlanningFailed
 from mailroom.extensions import db
 from mailroom.models import EventKind, ItemStatus, MailItem, StopStatus, Tour, TourStatus
-from mailroom.services import clock, courier, custody, dispatch
+from mailroom.services import clock, courier, custody, dispatch, fleet
 from mailroom.services.dispatch.runs import delete_tours
 from tests.mailroom.courier.builders import signature_data_url
 from tests.mailroom.dispatch.conftest import MONDAY, PLAN_LIMIT_S, add_sorted_items
@@ -95,6 +95,14 @@ def test_breakdown_the_free_van_takes_the_open_stops_from_the_depot(planned_app,
     assert sorted(s.position for s in e1.stops) == list(range(1, len(e1.stops) + 1))
     _pin_clock(planned_app, _local(10, 5))
     assert e1 in courier.tours_today(e1.driver)  # the cancelled tour stays on the courier's list
+    # The courier of E1 gives the van's reading where it stopped: the logbook entry of the tour is complete.
+    reading = {"client_action_id": "end-e1-00001", "km": 99_031.5, "soc": 61, "at": _local(10, 6).isoformat()}
+    courier.perform(e1.driver, e1.id, "end", reading)
+    db.session.commit()
+    assert e1.status == TourStatus.CANCELLED and fleet.tour_driven_km(e1) == pytest.approx(31.5)
+    with pytest.raises(InvalidTransition, match="bereits abgebrochen"):  # once only
+        courier.perform(e1.driver, e1.id, "end", {**reading, "client_action_id": "end-e1-00002"})
+    db.session.rollback()
     # E2's courier starts and hands over, at a taken-over stop, the items fetched from E1. On the load
     # list, the fetched items of that stop are not ticked: their move from E1 is then recorded when they
     # are handed over; every other fetched item is moved into E2 at the start.
