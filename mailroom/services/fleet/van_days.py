@@ -15,16 +15,18 @@ the benchmark, a restore) are made again by `rebuild` (`mailroom fleet rebuild-d
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import and_, case, delete, event, exists, func, insert, inspect, or_, select
+from sqlalchemy import and_, bindparam, case, delete, event, exists, func, insert, inspect, select
 from sqlalchemy.orm import Session, aliased
 
 from mailroom.models import ChargingSession, OdometerReading, Tour, TourStatus, VanDay, Vehicle
 from mailroom.services.fleet.logbook import effective_clause
 
 DRIVEN_TOUR_STATES = (TourStatus.STARTED.value, TourStatus.FINISHED.value)
+TOUR_FIELDS = ("vehicle_id", "service_date", "status", "planned_km")  # what of a tour the rows hold
 LISTED_DAYS_MAX = 100  # more days of one van in one flush: one range instead of a list
 INSERT_CHUNK = 5_000
 
@@ -39,79 +41,42 @@ def effective_charges():
     return ~exists().where(_NEWER_CHARGE.corrects_id == ChargingSession.id)
 
 
-def _where(vehicle_column, day_column, keys: Filter | None) -> list:
-    """SQL: (van, day) among `keys` (None: every van and day)."""
-    if keys is None:
+def _where(vehicle_column, day_column, form: str) -> list:
+    """SQL: the rows of one form of filter: "all"; "van" (:vehicle_id); "days" (:vehicle_id, :days);
+    "range" (:vehicle_id, :first..:last)."""
+    if form == "all":
         return []
-    parts = []
-    for vehicle_id, days in keys.items():
-        if days is None:
-            parts.append(vehicle_column == vehicle_id)
-        elif len(days) > LISTED_DAYS_MAX:
-            parts.append(and_(vehicle_column == vehicle_id, day_column.between(min(days), max(days))))
-        else:
-            parts.append(and_(vehicle_column == vehicle_id, day_column.in_(sorted(days))))
-    return [or_(*parts)]
+    van = vehicle_column == bindparam("vehicle_id")
+    if form == "van":
+        return [van]
+    if form == "days":
+        return [van, day_column.in_(bindparam("days", expanding=True))]
+    return [van, day_column.between(bindparam("first"), bindparam("last"))]
 
 
-def compute(connection, keys: Filter | None) -> list[dict]:
-    """The `van_days` rows of `keys` (None: all), from the logbook, the tours and the charging log."""
+@functools.cache
+def _statements(form: str):
+    """(logbook, tours, charges, delete) for one form of filter, built once (a flush runs them often)."""
     r, c = OdometerReading, ChargingSession
-    rows: dict[tuple[int, date], dict] = {}
-
-    def row(vehicle_id: int, day) -> dict:
-        day = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
-        key = (vehicle_id, day)
-        if key not in rows:
-            rows[key] = {
-                "vehicle_id": vehicle_id,
-                "day": day,
-                "high_km": None,
-                "low_km": None,
-                "tours": 0,
-                "planned_km": 0.0,
-                "complete_tours": 0,
-                "complete_planned_km": 0.0,
-                "tour_km": 0.0,
-                "soc_used": None,
-                "incomplete_tour_id": None,
-                "charged_kwh": None,
-                "cost_cents": 0,
-            }
-        return rows[key]
-
-    for vehicle_id, day, high, low in connection.execute(
+    logbook = (
         select(r.vehicle_id, r.day, func.max(r.km), func.min(func.coalesce(r.start_km, r.km)))
-        .where(effective_clause(), *_where(r.vehicle_id, r.day, keys))
+        .where(effective_clause(), *_where(r.vehicle_id, r.day, form))
         .group_by(r.vehicle_id, r.day)
-    ):
-        item = row(vehicle_id, day)
-        item["high_km"], item["low_km"] = high, low
-
+    )
     tour_filter = [Tour.vehicle_id.is_not(None), Tour.status.in_(DRIVEN_TOUR_STATES)]
-    tour_filter += _where(Tour.vehicle_id, Tour.service_date, keys)
+    tour_filter += _where(Tour.vehicle_id, Tour.service_date, form)
     per_tour = select(
         r.tour_id.label("tour_id"),
         func.count(r.id).label("n"),
         (func.max(r.km) - func.min(r.km)).label("km"),
         (func.max(r.soc_percent) - func.min(r.soc_percent)).label("soc"),
     ).where(r.tour_id.is_not(None), effective_clause())
-    if keys is not None:
+    if form != "all":
         per_tour = per_tour.where(r.tour_id.in_(select(Tour.id).where(*tour_filter)))
     driven = per_tour.group_by(r.tour_id).subquery()
     complete = func.coalesce(driven.c.n, 0) >= 2
     planned = func.coalesce(Tour.planned_km, 0.0)
-    for (
-        vehicle_id,
-        day,
-        count,
-        planned_km,
-        complete_count,
-        complete_planned,
-        tour_km,
-        soc,
-        incomplete,
-    ) in connection.execute(
+    tours = (
         select(
             Tour.vehicle_id,
             Tour.service_date,
@@ -126,31 +91,85 @@ def compute(connection, keys: Filter | None) -> list[dict]:
         .outerjoin(driven, driven.c.tour_id == Tour.id)
         .where(*tour_filter)
         .group_by(Tour.vehicle_id, Tour.service_date)
-    ):
-        item = row(vehicle_id, day)
-        item.update(  # sums as they are: the reports round what they add up
-            tours=count,
-            planned_km=planned_km or 0.0,
-            complete_tours=int(complete_count or 0),
-            complete_planned_km=complete_planned or 0.0,
-            tour_km=tour_km or 0.0,
-            soc_used=None if soc is None else int(soc),
-            incomplete_tour_id=incomplete,
-        )
-
-    for vehicle_id, day, kwh, cost in connection.execute(
+    )
+    charges = (
         select(c.vehicle_id, c.day, func.sum(c.kwh), func.sum(c.cost_cents))
-        .where(effective_charges(), *_where(c.vehicle_id, c.day, keys))
+        .where(effective_charges(), *_where(c.vehicle_id, c.day, form))
         .group_by(c.vehicle_id, c.day)
-    ):
-        item = row(vehicle_id, day)
-        item["charged_kwh"], item["cost_cents"] = kwh or 0.0, int(cost or 0)
+    )
+    return logbook, tours, charges, delete(VanDay).where(*_where(VanDay.vehicle_id, VanDay.day, form))
+
+
+def _forms(keys: Filter | None) -> list[tuple[str, dict]]:
+    """The filters (form, parameters) that together cover `keys`: one per van."""
+    if keys is None:
+        return [("all", {})]
+    forms = []
+    for vehicle_id, days in sorted(keys.items()):
+        if days is None:
+            forms.append(("van", {"vehicle_id": vehicle_id}))
+        elif len(days) > LISTED_DAYS_MAX:
+            forms.append(("range", {"vehicle_id": vehicle_id, "first": min(days), "last": max(days)}))
+        else:
+            forms.append(("days", {"vehicle_id": vehicle_id, "days": sorted(days)}))
+    return forms
+
+
+def _blank(vehicle_id: int, day: date) -> dict:
+    return {
+        "vehicle_id": vehicle_id,
+        "day": day,
+        "high_km": None,
+        "low_km": None,
+        "tours": 0,
+        "planned_km": 0.0,
+        "complete_tours": 0,
+        "complete_planned_km": 0.0,
+        "tour_km": 0.0,
+        "soc_used": None,
+        "incomplete_tour_id": None,
+        "charged_kwh": None,
+        "cost_cents": 0,
+    }
+
+
+def compute(connection, keys: Filter | None) -> list[dict]:
+    """The `van_days` rows of `keys` (None: all), from the logbook, the tours and the charging log."""
+    rows: dict[tuple[int, date], dict] = {}
+
+    def row(vehicle_id: int, day) -> dict:
+        day = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+        if (vehicle_id, day) not in rows:
+            rows[(vehicle_id, day)] = _blank(vehicle_id, day)
+        return rows[(vehicle_id, day)]
+
+    for form, parameters in _forms(keys):
+        logbook, tours, charges, _delete = _statements(form)
+        for vehicle_id, day, high, low in connection.execute(logbook, parameters):
+            item = row(vehicle_id, day)
+            item["high_km"], item["low_km"] = high, low
+        for vehicle_id, day, count, planned, complete, complete_planned, tour_km, soc, incomplete in connection.execute(
+            tours, parameters
+        ):
+            row(vehicle_id, day).update(  # sums as they are: the reports round what they add up
+                tours=count,
+                planned_km=planned or 0.0,
+                complete_tours=int(complete or 0),
+                complete_planned_km=complete_planned or 0.0,
+                tour_km=tour_km or 0.0,
+                soc_used=None if soc is None else int(soc),
+                incomplete_tour_id=incomplete,
+            )
+        for vehicle_id, day, kwh, cost in connection.execute(charges, parameters):
+            item = row(vehicle_id, day)
+            item["charged_kwh"], item["cost_cents"] = kwh or 0.0, int(cost or 0)
     return [rows[key] for key in sorted(rows)]
 
 
 def _replace(connection, keys: Filter | None) -> int:
     found = compute(connection, keys)
-    connection.execute(delete(VanDay).where(*_where(VanDay.vehicle_id, VanDay.day, keys)))
+    for form, parameters in _forms(keys):
+        connection.execute(_statements(form)[3], parameters)
     for start in range(0, len(found), INSERT_CHUNK):
         connection.execute(insert(VanDay), found[start : start + INSERT_CHUNK])
     return len(found)
@@ -164,7 +183,8 @@ def refresh(connection, keys: Keys) -> None:
     connection.execute(
         select(Vehicle.id).where(Vehicle.id.in_(sorted(keys))).order_by(Vehicle.id).with_for_update(key_share=True)
     ).all()
-    _replace(connection, dict(keys))
+    wanted: Filter = dict(keys)
+    _replace(connection, wanted)
 
 
 def rebuild(session: Session, vehicle_ids: Iterable[int] | None = None) -> int:
@@ -181,6 +201,11 @@ def _history_values(obj, attribute: str) -> set:
     values = {getattr(obj, attribute)}
     values.update(history.deleted or ())
     return {v for v in values if v is not None}
+
+
+def _tour_changed(tour: Tour) -> bool:
+    state = inspect(tour)
+    return any(state.attrs[name].history.has_changes() for name in TOUR_FIELDS)
 
 
 def touched(session: Session) -> tuple[Keys, set[int], set[int], set[int]]:
@@ -201,7 +226,7 @@ def touched(session: Session) -> tuple[Keys, set[int], set[int], set[int]]:
                 tour_ids.add(obj.tour_id)
             if obj.corrects_id is not None:
                 corrected_readings.add(obj.corrects_id)
-        elif isinstance(obj, Tour):
+        elif isinstance(obj, Tour) and (obj not in session.dirty or _tour_changed(obj)):
             for vehicle_id in _history_values(obj, "vehicle_id"):
                 for day in _history_values(obj, "service_date"):
                     add(vehicle_id, day)
