@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -35,6 +36,14 @@ MONTH_NAMES = [
     "November",
     "Dezember",
 ]
+
+
+def natural_key(code: str) -> tuple:
+    """Sorts van codes as people count: E1, E2, E10 (not E1, E10, E2 as text does)."""
+    parts = tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part.casefold()) for part in re.split(r"(\d+)", code)
+    )
+    return (*parts, code)
 
 
 def kind_label(kind: str) -> str:

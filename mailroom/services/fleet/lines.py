@@ -18,6 +18,7 @@ from mailroom.models import OdometerReading, ReadingKind, Tour, TourStop, TripPu
 from mailroom.services.clock import local_today
 from mailroom.services.fleet.common import format_km, kind_label, local_text, purpose_label, setting
 from mailroom.services.fleet.logbook import effective, effective_clause, original_kind
+from mailroom.services.intake.history import _tour_name as tour_name
 
 GAP_TOLERANCE_KM = 0.5
 
@@ -197,6 +198,11 @@ def _mark_gaps(lines: list[LogbookLine]) -> None:
 class IncompleteTour:
     tour: Tour
     missing: str
+
+    @property
+    def name(self) -> str:
+        """ "Tour E1 vom 14.04.2026", as the tour is named everywhere else."""
+        return tour_name(self.tour)
 
 
 def incomplete_tours(today: date | None = None) -> list[IncompleteTour]:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from mailroom.errors import ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import Role, User, Vehicle, WorkshopPeriod
-from mailroom.services.fleet.common import setting
+from mailroom.services.fleet.common import natural_key, setting
 from mailroom.services.fleet.figures import recent_consumption
 from mailroom.services.lookup import get_or_404
 
@@ -41,7 +41,9 @@ def vehicle_by_code(code: str) -> Vehicle:
 
 
 def vehicles() -> list[Vehicle]:
-    return list(db.session.scalars(select(Vehicle).order_by(Vehicle.active.desc(), Vehicle.code)))
+    """Every van, those in service first, by code as people count (E1, E2, E10): the order of every fleet
+    page, report, CSV, PDF and the CLI's JSON."""
+    return sorted(db.session.scalars(select(Vehicle)), key=lambda v: (not v.active, natural_key(v.code)))
 
 
 def vehicle_available_on(vehicle: Vehicle, day: date) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date
 
 import pypdfium2
@@ -39,14 +40,14 @@ def pdf_text(data: bytes) -> str:
 
 
 @pytest.fixture
-def van(sqlite_app):
+def van(app):
     van = add_van("E1", battery_kwh=50, battery_range_km=150)
     db.session.commit()
     return van
 
 
-def test_reading_and_correction_forms(sqlite_app, van):
-    client = _client(sqlite_app, "fuhrpark", Role.FLEET)
+def test_reading_and_correction_forms(app, van):
+    client = _client(app, "fuhrpark", Role.FLEET)
     page = client.get(f"/fleet/vehicles/{van.id}")
     assert page.status_code == 200 and "Noch keine Einträge." in page.get_data(as_text=True)
     url = f"/fleet/vehicles/{van.id}/readings"
@@ -83,8 +84,8 @@ def test_reading_and_correction_forms(sqlite_app, van):
     assert foreign.status_code == 422 and "anderen Fahrzeug" in foreign.get_data(as_text=True)
 
 
-def test_trip_charge_and_workshop_forms(sqlite_app, van):
-    client = _client(sqlite_app, "fuhrpark", Role.FLEET)
+def test_trip_charge_and_workshop_forms(app, van):
+    client = _client(app, "fuhrpark", Role.FLEET)
     base = f"/fleet/vehicles/{van.id}"
     trip = {
         "day": "2025-03-03",
@@ -116,12 +117,12 @@ def test_trip_charge_and_workshop_forms(sqlite_app, van):
     assert "10.03.2025 – 12.03.2025: TÜV" in html and "Autohaus, Bremer Heerstraße 120" in html
 
 
-def test_report_page_and_downloads(sqlite_app, van):
+def test_report_page_and_downloads(app, van):
     tour = driven_tour(van, MONDAY, 1_000, 1_100, planned_km=45)
     db.session.commit()
     fleet.record_correction(end_reading(tour), km=1_045, note="Tippfehler")
     db.session.commit()
-    client = _client(sqlite_app, "fuhrpark", Role.FLEET)
+    client = _client(app, "fuhrpark", Role.FLEET)
     page = client.get("/fleet/report?year=2025")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Fuhrpark-Bericht 01.01.2025 – 31.12.2025" in html
@@ -139,12 +140,12 @@ def test_report_page_and_downloads(sqlite_app, van):
     assert client.get("/fleet/report.xls?year=2025").status_code == 422
 
 
-def test_tax_audit_export_shows_corrections(sqlite_app, van):
+def test_tax_audit_export_shows_corrections(app, van):
     tour = driven_tour(van, MONDAY, 1_000, 1_100, planned_km=45)
     db.session.commit()
     fleet.record_correction(end_reading(tour), km=1_045, note="=Tippfehler")
     db.session.commit()
-    client = _client(sqlite_app, "fuhrpark", Role.FLEET)
+    client = _client(app, "fuhrpark", Role.FLEET)
     response = client.get(f"/fleet/vehicles/{van.id}/logbook.csv?from=2025-03-01&to=2025-03-31")
     assert response.status_code == 200
     assert "fahrtenbuch-e1-2025-03-01-2025-03-31.csv" in response.headers["Content-Disposition"]
@@ -166,8 +167,8 @@ def test_tax_audit_export_shows_corrections(sqlite_app, van):
     assert client.get("/fleet/logbook.csv?from=2025-03-01&to=2025-03-31").status_code == 200
 
 
-def test_settings_grid_factor(sqlite_app):
-    client = _client(sqlite_app, "fuhrpark", Role.FLEET)
+def test_settings_grid_factor(app):
+    client = _client(app, "fuhrpark", Role.FLEET)
     refused = client.post("/fleet/settings", data={"year": "2025", "g_per_kwh": "363", "source": ""})
     assert refused.status_code == 422 and "Quelle" in refused.get_data(as_text=True)
     assert client.post("/fleet/settings", data={"year": "2025", "g_per_kwh": "363", "source": "UBA"}).status_code == 302
@@ -175,8 +176,8 @@ def test_settings_grid_factor(sqlite_app):
     assert "UBA" in client.get("/fleet/settings").get_data(as_text=True)
 
 
-def test_only_fleet_managers_and_admins(sqlite_app, van):
-    courier = _client(sqlite_app, "bote", Role.COURIER)
+def test_only_fleet_managers_and_admins(app, van):
+    courier = _client(app, "bote", Role.COURIER)
     for url in [
         "/fleet/",
         f"/fleet/vehicles/{van.id}",
@@ -188,5 +189,28 @@ def test_only_fleet_managers_and_admins(sqlite_app, van):
         assert courier.get(url).status_code == 403
     assert courier.post(f"/fleet/vehicles/{van.id}/readings", data={"km": "1000"}).status_code == 403
     assert _count() == 0
-    admin = _client(sqlite_app, "chefin", Role.ADMIN)
+    admin = _client(app, "chefin", Role.ADMIN)
     assert admin.get("/fleet/report").status_code == 200
+
+
+def test_vans_in_natural_order_and_incomplete_tours_by_van_and_day(app):
+    """E1, E2, E10 (not E1, E10, E2) on the page, in the CSV and the JSON; an incomplete tour is named
+    "Tour E1 vom 03.03.2025", not by its id."""
+    app.config["CLOCK_NOW"] = "2025-03-14T09:00:00+01:00"  # before the first write reads the clock
+    van = add_van("E1", battery_kwh=50, battery_range_km=150)
+    for code in ("E10", "E2"):
+        add_van(code, name=f"E-Transporter {code[1:]}")
+    open_tour = driven_tour(van, MONDAY, 1_000, None, planned_km=40)
+    db.session.commit()
+    client = _client(app, "fuhrpark", Role.FLEET)
+    page = client.get("/fleet/").get_data(as_text=True)
+    assert page.index("E-Transporter 1<") < page.index("E-Transporter 2<") < page.index("E-Transporter 10<")
+    assert "Tour E1 vom 03.03.2025: Tourende fehlt" in page and f"Tour {open_tour.id}" not in page
+    report = client.get("/fleet/report.csv?from=2025-03-01&to=2025-03-31&grain=month")
+    assert report.status_code == 200
+    rows = list(csv.reader(io.StringIO(report.data.decode("utf-8-sig")), delimiter=";"))
+    assert [r[0] for r in rows[1:4]] == ["E1", "E2", "E10"]
+    result = app.test_cli_runner().invoke(
+        args=["fleet", "report", "--from", "2025-03-01", "--to", "2025-03-31", "--json"]
+    )
+    assert [v["vehicle"] for v in json.loads(result.output)["vehicles"]] == ["E1", "E2", "E10"]
