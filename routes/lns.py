@@ -19,6 +19,7 @@ first.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -40,28 +41,33 @@ def _block(m: SearchModel, v: int, route: list[int]) -> np.ndarray:
     seq = [spec.start_node, *route, 0]
     n = len(seq)
     tw_lo, tw_hi = m.tw_lo, m.tw_hi
-    lo = [tw_lo[node] for node in seq]
-    lo[0], lo[-1] = spec.start_lo, 0
-    a = [0] * n
-    a[0] = lo[0]
-    for i in range(1, n):
-        a[i] = max(lo[i], a[i - 1] + t[seq[i - 1]][seq[i]])
-    z = [0] * n
-    z[-1] = spec.end_hi
+    # column j = the position between seq[j] and q = seq[j + 1]
+    lo_q = [tw_lo[node] for node in seq[1:]]
+    lo_q[-1] = 0
+    a = [0] * (n - 1)  # earliest service start at seq[j]
+    x = a[0] = spec.start_lo
+    prev = seq[0]
+    for i in range(1, n - 1):
+        node = seq[i]
+        x = max(lo_q[i - 1], x + t[prev][node])
+        a[i] = x
+        prev = node
+    z_q = [0] * (n - 1)  # latest service start at q
+    zz = z_q[-1] = spec.end_hi
     for i in range(n - 2, 0, -1):
-        z[i] = min(tw_hi[seq[i]], z[i + 1] - t[seq[i]][seq[i + 1]])
-    has_reload = any(node in m.reload_owner for node in route)
-    simple = not has_reload and all(m.is_simple[node] for node in route)
+        node = seq[i]
+        zz = min(tw_hi[node], zz - t[node][seq[i + 1]])
+        z_q[i - 1] = zz
+    has_reload = not m.reload_owner.keys().isdisjoint(route)
+    simple = not has_reload and all(map(m.is_simple.__getitem__, route))
     metres = m.metres
-    energy = sum(metres[seq[i]][seq[i + 1]] for i in range(n - 1))
     out = np.empty((11, n - 1), dtype=np.int64)
-    out[_P] = seq[:-1]
-    out[_Q] = seq[1:]
-    out[_A] = a[:-1]
-    out[_LOQ] = lo[1:]
-    out[_ZQ] = z[1:]
-    out[_ESLACK] = _FREE if has_reload else spec.energy_cap - energy
-    out[_CSLACK] = spec.capacity - sum(m.deliver[node] for node in route) if simple else _FREE
+    out[:5] = np.array([seq[:-1], seq[1:], a, lo_q, z_q], dtype=np.int64)
+    if has_reload:
+        out[_ESLACK] = _FREE
+    else:
+        out[_ESLACK] = spec.energy_cap - sum(metres[p][q] for p, q in itertools.pairwise(seq))
+    out[_CSLACK] = spec.capacity - sum(map(m.deliver.__getitem__, route)) if simple else _FREE
     out[_EXACT] = simple and not spec.breaks
     out[_OWNER] = v
     out[_POS] = np.arange(n - 1)
