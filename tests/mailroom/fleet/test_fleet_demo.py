@@ -19,8 +19,8 @@ YEAR = (date(2025, 1, 1), date(2025, 12, 31))
 
 
 @pytest.fixture
-def demo_fleet(sqlite_app):
-    sqlite_app.config["CLOCK_NOW"] = "2026-03-03T07:30:00+01:00"
+def demo_fleet(app):
+    app.config["CLOCK_NOW"] = "2026-03-03T07:30:00+01:00"
     demo.seed(history_days=30)
     db.session.commit()
     return fleet.vehicles()
@@ -66,9 +66,26 @@ def hand_calculation(van, first: date, last: date) -> dict:
 
 
 def test_demo_history_and_its_year_report(demo_fleet):
-    """One seeding (it takes seconds) for both checks."""
+    """One seeding (it takes seconds) for all checks."""
     check_fourteen_months(demo_fleet)
     check_year_report(demo_fleet)
+    check_van_figures_agree(demo_fleet)
+
+
+def check_van_figures_agree(demo_fleet):
+    """Rated range = usable battery / consumption, and the history was driven at that consumption: what the
+    planner measures from the last winter tours is the rated consumption plus the demo's quarter for winter."""
+    for van in demo_fleet:
+        assert van.battery_kwh / van.kwh_per_100km * 100 == pytest.approx(van.battery_range_km, rel=0.02)
+        measured = fleet.range_figures(van, TODAY)
+        assert measured.winter and measured.measured_kwh_per_100km is not None
+        assert measured.measured_kwh_per_100km == pytest.approx(van.kwh_per_100km * 1.25, rel=0.06)
+        assert measured.measured_km == pytest.approx(van.battery_range_km * van.winter_factor, rel=0.06)
+        tours = db.session.scalars(select(Tour).where(Tour.vehicle_id == van.id, Tour.service_date < TODAY))
+        for tour in tours:
+            start, end = fleet.tour_readings(tour)
+            if start is not None and end is not None and start.soc_percent and end.soc_percent:
+                assert end.soc_percent >= 5 and start.soc_percent - end.soc_percent < 60  # a day's tour, not a battery
 
 
 def check_fourteen_months(demo_fleet):
@@ -93,7 +110,8 @@ def check_year_report(demo_fleet):
         assert hand["segments"] == pytest.approx(hand["km"], abs=0.5)  # tours and trips make up the odometer
         assert 6_000 < row["km_driven"] < 13_000  # about 12,000 km a year, not inflated by the typo
         assert (row["tours"], row["km_planned"]) == (hand["tours"], pytest.approx(hand["planned"], abs=0.05))
-        assert row["kwh"] == pytest.approx(hand["kwh"], abs=0.05)
+        # the JSON's one decimal, after twelve months' kWh summed at two decimals each
+        assert row["kwh"] == pytest.approx(hand["kwh"], abs=0.05 + 12 * 0.005)
         assert row["kwh_per_100km"] == pytest.approx(hand["kwh"] / hand["km"] * 100, abs=0.05)
         assert row["co2_kg"] == pytest.approx(hand["kwh"] * 380 / 1000, abs=0.05)  # no 2025 factor: the default
         for typo in hand["typos"]:
