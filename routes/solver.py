@@ -1,7 +1,7 @@
 """`plan_tours`: the one tour engine of the app, the CLI and the benchmarks.
 
 Search (`plan_tours`, the one engine of the app, the CLI and the benchmarks): parallel cheapest insertion
-(or the previous day's tours as a warm start) and guided local search for a fifth of the time, then the
+(or the previous day's tours as a warm start) and guided local search for a tenth of the time, then the
 ruin-and-recreate loop of `routes.lns` (SISR + simulated annealing) on the same rules as plain arrays,
 with an OR-Tools local search (greedy descent) on every new best plan; one such search per worker
 process (different seeds and guided-local-search penalties), the cheapest plan wins. OR-Tools finally
@@ -136,7 +136,7 @@ def plan_tours(
     """Plan the day's tours. Every must-visit stop is served, or listed in `Plan.unserved` with its reason.
 
     Search: OR-Tools builds a start (cheapest insertion or the previous day's tours, then guided local
-    search for a fifth of the time, at least 1 s if the limit allows), a ruin-and-recreate loop
+    search for a tenth of the time, at least 1 s if the limit allows), a ruin-and-recreate loop
     (`routes.lns`: SISR with simulated annealing, insertion checks for every constraint) improves it,
     and OR-Tools polishes every new best plan.
     `workers` searches (default: one per core, at most 2; one for fewer than 10 stops or under 2 s) run in
