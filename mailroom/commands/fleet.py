@@ -1,4 +1,5 @@
-"""`mailroom fleet report|export`: the fleet report as JSON or text, and a van's logbook for a tax audit."""
+"""`mailroom fleet report|export|rebuild-days`: the fleet report as JSON or text, a van's logbook for a tax audit,
+and the per-van, per-day figures made again."""
 
 from __future__ import annotations
 
@@ -71,3 +72,16 @@ def export_command(code: str, first, last, fmt: str, out: Path) -> None:
     tmp.write_bytes(data)
     tmp.replace(out)
     click.echo(f"Fahrtenbuch {vehicle.code} {first:%d.%m.%Y} – {last:%d.%m.%Y} geschrieben: {out}")
+
+
+@fleet_group.command("rebuild-days")
+@with_appcontext
+def rebuild_days_command() -> None:
+    """Make the per-van, per-day report figures (van_days) again from the logbook, the tours and the charging
+    log: after rows were written past the app (a bulk import, a restore of single tables)."""
+    from mailroom.extensions import db
+    from mailroom.services import fleet
+
+    rows = fleet.rebuild_van_days(db.session)
+    db.session.commit()
+    click.echo(f"Tageswerte der Fahrzeuge neu berechnet: {rows} Zeilen.")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pypdfium2
 
 from mailroom.extensions import db
 from mailroom.services import fleet
 from tests.builders import add_van
-from tests.mailroom.fleet.builders import driven_tour, end_reading
+from tests.mailroom.fleet.builders import at, driven_tour, end_reading
 
 MONDAY = date(2025, 3, 3)
 
@@ -83,3 +83,23 @@ def test_export_csv_and_pdf(app, tmp_path):
         ]
     )
     assert missing.exit_code != 0 and "Fahrzeug E9 gibt es nicht." in missing.output
+
+
+def test_rebuild_days_after_rows_written_past_the_app(app):
+    """Bulk rows (a restore) bypass the flush that keeps van_days; `fleet rebuild-days` makes them again."""
+    from sqlalchemy import insert
+
+    from mailroom.models import OdometerReading, VanDay
+
+    van = _logbook(app)
+    db.session.execute(
+        insert(OdometerReading),
+        [{"vehicle_id": van.id, "at": at(MONDAY + timedelta(days=1), 9), "day": MONDAY + timedelta(days=1),
+          "km": 1_080, "kind": "manual"}],
+    )  # fmt: skip
+    db.session.commit()
+    assert fleet.km_driven([van.id], MONDAY, MONDAY + timedelta(days=1)) == {van.id: 45.0}  # not seen yet
+    result = app.test_cli_runner().invoke(args=["fleet", "rebuild-days"])
+    assert result.exit_code == 0 and "2 Zeilen" in result.output, result.output
+    assert db.session.get(VanDay, (van.id, MONDAY + timedelta(days=1))).high_km == 1_080
+    assert fleet.km_driven([van.id], MONDAY, MONDAY + timedelta(days=1)) == {van.id: 80.0}
