@@ -29,6 +29,15 @@ def _day(value: str | None, what: str = "Datum") -> date:
     return parse_day(value, what=what) if value else local_today()
 
 
+def _day_or_today(value: str | None) -> date:
+    """The day asked for in the URL; a day that cannot be read is said in a flash, and today shown."""
+    try:
+        return _day(value)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return local_today()
+
+
 def pdf_response(data: bytes, filename: str) -> Response:
     return Response(
         data,
@@ -84,11 +93,7 @@ def _franking_page(day: date, *, status: int = 200, form: dict | None = None, er
 @bp.route("/")
 @roles_required(Role.MAILROOM)
 def index():
-    try:
-        day = _day(request.args.get("day"))
-    except DomainError as exc:
-        flash(exc.message, "error")
-        day = local_today()
+    day = _day_or_today(request.args.get("day"))
     return _franking_page(day)[0]
 
 
@@ -200,11 +205,7 @@ def _tracked_page(day: date, *, status: int = 200, form: dict | None = None, err
 @bp.route("/tracked")
 @roles_required(Role.MAILROOM)
 def tracked_items():
-    try:
-        day = _day(request.args.get("day"))
-    except DomainError as exc:
-        flash(exc.message, "error")
-        day = local_today()
+    day = _day_or_today(request.args.get("day"))
     return _tracked_page(day)[0]
 
 
