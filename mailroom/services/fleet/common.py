@@ -12,7 +12,7 @@ from flask import current_app
 from mailroom.models import ReadingKind, TripPurpose
 from mailroom.services import dates
 from mailroom.services.clock import LOCAL_TZ
-from mailroom.services.formatting import format_km, format_number  # noqa: F401 (re-exported)
+from mailroom.services.formatting import LOCALE, format_km, format_number  # noqa: F401 (re-exported)
 
 KIND_LABELS = {
     ReadingKind.TOUR_START: "Tourbeginn",
@@ -81,7 +81,7 @@ def euro(cents: int | None) -> str:
     """Cents as German euros, exact: 123456 -> "1.234,56"."""
     if cents is None:
         return ""
-    return format_decimal(Decimal(cents) / 100, format="#,##0.00", locale="de_DE")
+    return format_decimal(Decimal(cents) / 100, format="#,##0.00", locale=LOCALE)
 
 
 def parse_day(value: str | None) -> date:
