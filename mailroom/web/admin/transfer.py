@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from mailroom.errors import DomainError
@@ -19,6 +19,7 @@ from mailroom.services.masterdata.common import MAX_BYTES
 from mailroom.web.access import roles_required
 from mailroom.web.admin.forms import ConfirmForm, UploadForm
 from mailroom.web.admin.views import bp
+from mailroom.web.downloads import csv_response
 
 
 def _urls(kind: str) -> dict[str, str]:
@@ -50,11 +51,7 @@ def _export(kind: str):
     spec = _kind(kind)
     data = masterdata.export_csv(spec.name)
     filename = f"{spec.name}-{local_today().isoformat()}.csv"
-    return Response(
-        data,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+    return csv_response(data, filename)
 
 
 def _upload(kind: str):

@@ -7,7 +7,7 @@ redirects; the page polls `run_status`.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,6 +19,7 @@ from mailroom.services import clock, dates, dispatch, printing
 from mailroom.web.access import roles_required
 from mailroom.web.actions import commit_or_flash
 from mailroom.web.dispatch.forms import AdhocStopForm, BreakdownForm, EmptyForm
+from mailroom.web.downloads import pdf_response
 
 bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
 
@@ -259,11 +260,7 @@ def adhoc_delete(stop_id: int):
 def sheets():
     day = _day_arg()
     pdf = printing.route_sheets_pdf(day)
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="laufzettel-{day.isoformat()}.pdf"'},
-    )
+    return pdf_response(pdf, f"laufzettel-{day.isoformat()}.pdf", attachment=True)
 
 
 @bp.route("/overview")

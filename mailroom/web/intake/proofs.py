@@ -10,6 +10,7 @@ from mailroom.models import Role
 from mailroom.services import delivery_proofs
 from mailroom.services.intake.lookups import get_item
 from mailroom.web.access import roles_required
+from mailroom.web.downloads import pdf_response
 from mailroom.web.intake.views import bp
 
 
@@ -31,11 +32,4 @@ def delivery_proof(item_id: int):
     item = get_item(item_id)
     pdf = delivery_proofs.delivery_proof_file(item)
     safe = "".join(c for c in item.incoming_number if c.isalnum() or c == "-") or str(item.id)
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="zustellnachweis-{safe}.pdf"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return pdf_response(pdf, f"zustellnachweis-{safe}.pdf")

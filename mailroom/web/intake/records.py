@@ -18,6 +18,7 @@ from mailroom.services.clock import local_today
 from mailroom.services.lookup import get_or_404
 from mailroom.web.access import roles_required
 from mailroom.web.actions import commit_or_rollback
+from mailroom.web.downloads import csv_response, pdf_response
 from mailroom.web.intake.views import bp
 
 
@@ -40,15 +41,6 @@ def _item_page_url(item: MailItem) -> str | None:
         except BuildError:
             continue
     return None
-
-
-def _pdf(data: bytes, filename: str, *, attachment: bool = False) -> Response:
-    disposition = "attachment" if attachment else "inline"
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'{disposition}; filename="{filename}"', "Cache-Control": "private, no-store"},
-    )
 
 
 # --- content scans ---------------------------------------------------------------------------------
@@ -156,22 +148,14 @@ def register_page():
 @roles_required(Role.MAILROOM)
 def register_pdf():
     day = register.parse_day(request.args.get("day"))
-    return _pdf(register.register_pdf(day), f"{register.file_stem(day)}.pdf")
+    return pdf_response(register.register_pdf(day), f"{register.file_stem(day)}.pdf")
 
 
 @bp.route("/register.csv")
 @roles_required(Role.MAILROOM)
 def register_csv():
     day = register.parse_day(request.args.get("day"))
-    return Response(
-        register.register_csv(day),
-        mimetype="text/csv",
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{register.file_stem(day)}.csv"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return csv_response(register.register_csv(day), f"{register.file_stem(day)}.csv")
 
 
 # --- item labels -----------------------------------------------------------------------------------
@@ -183,7 +167,7 @@ def item_label(item_id: int):
     item = _item(item_id)
     pdf = printing_labels.print_item_label(item, user=current_user)
     db.session.commit()
-    return _pdf(pdf, f"etikett-{item.incoming_number}.pdf")
+    return pdf_response(pdf, f"etikett-{item.incoming_number}.pdf")
 
 
 @bp.route("/labels", methods=["GET", "POST"])
@@ -197,7 +181,7 @@ def label_sheet():
         items = printing_labels.items_by_ids(ids)
         pdf = printing_labels.print_label_sheet(items, skip=request.form.get("skip", "0"), user=current_user)
         db.session.commit()
-        return _pdf(pdf, f"etiketten-{local_today().isoformat()}.pdf")
+        return pdf_response(pdf, f"etiketten-{local_today().isoformat()}.pdf")
     day = register.parse_day(request.args.get("day"))
     show_all = request.args.get("all") == "1"
     items = printing_labels.label_candidates(day, only_without_carrier_code=not show_all)

@@ -18,7 +18,8 @@ from mailroom.services.outgoing import budgets, catalogue, exports, importer, re
 from mailroom.services.outgoing.catalogue import format_eur, parse_eur
 from mailroom.services.outgoing.units import CostCentres
 from mailroom.web.access import roles_required
-from mailroom.web.outgoing.views import bp, csv_response, pdf_response
+from mailroom.web.downloads import csv_response, pdf_response
+from mailroom.web.outgoing.views import bp
 
 
 def _month():

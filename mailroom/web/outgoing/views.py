@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from mailroom.errors import DomainError, ValidationFailed
@@ -19,6 +19,7 @@ from mailroom.services.outgoing import address_labels, budgets, exports, frankin
 from mailroom.services.outgoing.catalogue import EINSCHREIBEN_VARIANTS, Catalogue, format_eur
 from mailroom.services.outgoing.units import CostCentres
 from mailroom.web.access import roles_required
+from mailroom.web.downloads import pdf_response
 
 bp = Blueprint("outgoing", __name__, url_prefix="/outgoing")
 
@@ -36,26 +37,6 @@ def _day_or_today(value: str | None) -> date:
     except DomainError as exc:
         flash(exc.message, "error")
         return local_today()
-
-
-def pdf_response(data: bytes, filename: str) -> Response:
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "private, no-store"},
-    )
-
-
-def csv_response(data: bytes, filename: str) -> Response:
-    return Response(
-        data,
-        mimetype="text/csv",
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
 
 
 def _matrix() -> tuple[list, list]:
