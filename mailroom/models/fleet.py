@@ -188,6 +188,7 @@ class VanDay(db.Model):
     replace what they correct) and from the van's started or finished tours of that service day."""
 
     __tablename__ = "van_days"
+    __table_args__ = (Index("ix_van_days_open_tours", "open_tours"),)  # the few days with an open tour
 
     vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -200,5 +201,6 @@ class VanDay(db.Model):
     tour_km: Mapped[float] = mapped_column(Float, default=0.0)  # driven on the complete tours
     soc_used: Mapped[int | None] = mapped_column(Integer)  # state-of-charge points used on the complete tours
     incomplete_tour_id: Mapped[int | None] = mapped_column(Integer)  # the first tour lacking a reading
+    open_tours: Mapped[int] = mapped_column(Integer, default=0)  # lacking an effective start or end entry
     charged_kwh: Mapped[float | None] = mapped_column(Float)  # effective charging log entries; None: none
     cost_cents: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,14 +10,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import selectinload
 
 from mailroom.extensions import db
-from mailroom.models import OdometerReading, ReadingKind, Tour, TourStop, TripPurpose, User, Vehicle
+from mailroom.models import OdometerReading, ReadingKind, Tour, TourStop, TripPurpose, User, VanDay, Vehicle
 from mailroom.services.clock import local_today
 from mailroom.services.fleet.common import format_km, kind_label, local_text, purpose_label, setting
-from mailroom.services.fleet.logbook import effective, effective_clause, original_kind
+from mailroom.services.fleet.logbook import effective, original_kind
+from mailroom.services.fleet.van_days import DRIVEN_TOUR_STATES
 from mailroom.services.intake.history import _tour_name as tour_name
 
 GAP_TOLERANCE_KM = 0.5
@@ -209,34 +210,18 @@ def incomplete_tours(today: date | None = None) -> list[IncompleteTour]:
     """Tours older than FLEET_INCOMPLETE_DAYS days that were started or finished without both readings."""
     today = today or local_today()
     stale = today - timedelta(days=int(setting("FLEET_INCOMPLETE_DAYS")))
-    r = OdometerReading
-    # SQL keeps the tours that lack an effective start or end reading of their own kind; only those (and the
-    # ones with a correction, which may stand for either) are looked at entry by entry below.
-    counts = (
-        select(
-            r.tour_id.label("tour_id"),
-            func.sum(case((r.kind == ReadingKind.TOUR_START.value, 1), else_=0)).label("starts"),
-            func.sum(case((r.kind == ReadingKind.TOUR_END.value, 1), else_=0)).label("ends"),
-        )
-        .where(
-            r.tour_id.is_not(None),
-            effective_clause(),
-            r.day >= stale - timedelta(days=401),
-            r.day <= stale + timedelta(days=1),
-        )
-        .group_by(r.tour_id)
-        .subquery()
-    )
+    # `van_days` counts per van and day the tours that lack an effective start or end entry of their own kind;
+    # only those (a correction may stand for either) are looked at entry by entry below.
+    d = VanDay
+    days = db.session.execute(
+        select(d.vehicle_id, d.day).where(d.open_tours > 0, d.day < stale, d.day >= stale - timedelta(days=400))
+    ).all()
+    if not days:
+        return []
     tours = list(
         db.session.scalars(
             select(Tour)
-            .outerjoin(counts, counts.c.tour_id == Tour.id)
-            .where(
-                Tour.service_date < stale,
-                Tour.service_date >= stale - timedelta(days=400),
-                or_(Tour.status == "started", Tour.status == "finished"),
-                or_(func.coalesce(counts.c.starts, 0) == 0, func.coalesce(counts.c.ends, 0) == 0),
-            )
+            .where(tuple_(Tour.vehicle_id, Tour.service_date).in_(days), Tour.status.in_(DRIVEN_TOUR_STATES))
             .order_by(Tour.service_date.desc())
         )
     )

@@ -6,7 +6,8 @@ service compute the `van_days` rows of the (van, day)s it touched again, in SQL 
   and the lowest (a trip counts from its start);
 - from the van's started or finished tours of that service day: how many, planned km, and of those with a start
   and an end reading (effective, a correction counts instead) how many, their planned km, driven km and the
-  state-of-charge points used; the first tour that lacks a reading;
+  state-of-charge points used; the first tour that lacks a reading; how many lack an effective start or end
+  entry of their own kind (a correction may stand for either: `lines.incomplete_tours` looks at those);
 - from the charging log (effective entries): kWh and cost.
 The van's row is locked first (PostgreSQL: FOR NO KEY UPDATE), so two transactions writing for the same van
 compute one after the other, each from what the other committed. Rows written past the ORM (bulk inserts of
@@ -19,10 +20,10 @@ import functools
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import and_, bindparam, case, delete, event, exists, func, insert, inspect, select
+from sqlalchemy import and_, bindparam, case, delete, event, exists, func, insert, inspect, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from mailroom.models import ChargingSession, OdometerReading, Tour, TourStatus, VanDay, Vehicle
+from mailroom.models import ChargingSession, OdometerReading, ReadingKind, Tour, TourStatus, VanDay, Vehicle
 from mailroom.services.fleet.logbook import effective_clause
 
 DRIVEN_TOUR_STATES = (TourStatus.STARTED.value, TourStatus.FINISHED.value)
@@ -70,11 +71,14 @@ def _statements(form: str):
         func.count(r.id).label("n"),
         (func.max(r.km) - func.min(r.km)).label("km"),
         (func.max(r.soc_percent) - func.min(r.soc_percent)).label("soc"),
+        func.sum(case((r.kind == ReadingKind.TOUR_START.value, 1), else_=0)).label("starts"),
+        func.sum(case((r.kind == ReadingKind.TOUR_END.value, 1), else_=0)).label("ends"),
     ).where(r.tour_id.is_not(None), effective_clause())
     if form != "all":
         per_tour = per_tour.where(r.tour_id.in_(select(Tour.id).where(*tour_filter)))
     driven = per_tour.group_by(r.tour_id).subquery()
     complete = func.coalesce(driven.c.n, 0) >= 2
+    lacks_a_kind = or_(func.coalesce(driven.c.starts, 0) == 0, func.coalesce(driven.c.ends, 0) == 0)
     planned = func.coalesce(Tour.planned_km, 0.0)
     tours = (
         select(
@@ -87,6 +91,7 @@ def _statements(form: str):
             func.sum(case((complete, driven.c.km), else_=0.0)),
             func.sum(case((and_(complete, driven.c.soc.is_not(None)), driven.c.soc), else_=None)),
             func.min(case((~complete, Tour.id), else_=None)),
+            func.sum(case((lacks_a_kind, 1), else_=0)),
         )
         .outerjoin(driven, driven.c.tour_id == Tour.id)
         .where(*tour_filter)
@@ -128,6 +133,7 @@ def _blank(vehicle_id: int, day: date) -> dict:
         "tour_km": 0.0,
         "soc_used": None,
         "incomplete_tour_id": None,
+        "open_tours": 0,
         "charged_kwh": None,
         "cost_cents": 0,
     }
@@ -148,9 +154,18 @@ def compute(connection, keys: Filter | None) -> list[dict]:
         for vehicle_id, day, high, low in connection.execute(logbook, parameters):
             item = row(vehicle_id, day)
             item["high_km"], item["low_km"] = high, low
-        for vehicle_id, day, count, planned, complete, complete_planned, tour_km, soc, incomplete in connection.execute(
-            tours, parameters
-        ):
+        for (
+            vehicle_id,
+            day,
+            count,
+            planned,
+            complete,
+            complete_planned,
+            tour_km,
+            soc,
+            incomplete,
+            unchecked,
+        ) in connection.execute(tours, parameters):
             row(vehicle_id, day).update(  # sums as they are: the reports round what they add up
                 tours=count,
                 planned_km=planned or 0.0,
@@ -159,6 +174,7 @@ def compute(connection, keys: Filter | None) -> list[dict]:
                 tour_km=tour_km or 0.0,
                 soc_used=None if soc is None else int(soc),
                 incomplete_tour_id=incomplete,
+                open_tours=int(unchecked or 0),
             )
         for vehicle_id, day, kwh, cost in connection.execute(charges, parameters):
             item = row(vehicle_id, day)
