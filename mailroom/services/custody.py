@@ -80,10 +80,10 @@ def record_event(
         return existing
     if item.status is None:  # a new item, not flushed yet: the column default is not applied
         item.status = ItemStatus.RECEIVED
-    from_status = ItemStatus(item.status)
-    to_status = from_status
+    from_status: ItemStatus | None = ItemStatus(item.status)
+    to_status = ItemStatus(item.status)
     if kind in STATUS_EVENTS:
-        to_status = _check_transition(item, from_status, kind)
+        to_status = _check_transition(item, to_status, kind)
     elif kind == EventKind.RECEIVED:
         from_status = None
     event = MailEvent(

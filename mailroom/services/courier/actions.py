@@ -126,6 +126,8 @@ def perform(user: User, tour_id: int, kind: str, payload: dict | None, *, stop_i
         )
     elif kind == "end":
         result = end_tour(tour, user=user, km=payload.get("km"), soc=payload.get("soc"), at=at, action_id=action_id)
+    elif stop is None:  # a stop action: _stop_of found the stop or raised
+        raise NotFound("Dieser Stopp gehört nicht zu dieser Tour.")
     elif kind == "skip":
         result = skip_stop(tour, stop, user=user, reason=payload.get("reason"), at=at, action_id=action_id)
     else:

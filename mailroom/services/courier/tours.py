@@ -102,7 +102,8 @@ def tour_payload(tour: Tour) -> dict:
         for item in db.session.scalars(
             select(MailItem).where(MailItem.tour_stop_id.in_(stop_ids)).order_by(MailItem.id)
         ):
-            assigned.setdefault(item.tour_stop_id, []).append(item)
+            if item.tour_stop_id is not None:
+                assigned.setdefault(item.tour_stop_id, []).append(item)
     start, end = fleet.tour_readings(tour)
     last = fleet.last_reading(tour.vehicle)
     rows = []

@@ -90,7 +90,7 @@ def history(item: MailItem) -> list[HistoryRow]:
     rows = []
     for event in events:
         kind = EventKind(event.kind)
-        site = sites.get(event.site_id)
+        site = sites.get(event.site_id) if event.site_id is not None else None
         if site is not None:
             where = f"{site.name} ({site.code})"
         elif kind == EventKind.RECEIVED:
@@ -100,7 +100,7 @@ def history(item: MailItem) -> list[HistoryRow]:
         if event.tour_id:
             tour_name = _tour_name(tours.get(event.tour_id))
             where = f"{where}, {tour_name}" if where else tour_name
-        user = users.get(event.user_id)
+        user = users.get(event.user_id) if event.user_id is not None else None
         proof: HandoverProof | None = event.proof
         status_label = None
         if event.to_status and event.from_status != event.to_status:

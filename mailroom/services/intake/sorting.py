@@ -61,6 +61,7 @@ def sort_scanned(value: str | None, *, user: User | None) -> SortResult:
         )
     custody.sort_item(item, user=user)
     site = item.site
+    assert site is not None  # sort_item refuses an item without a destination
     box = carrier_codes.make_box_code(site.code)
     message = f"{item.incoming_number} → Fach {box} ({site.name})"
     level = OK

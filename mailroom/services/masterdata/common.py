@@ -269,8 +269,8 @@ def merge_rows(
     labels: dict[str, str],
     *,
     apply: bool,
-    create: Callable[[dict[str, Any]], None],
-    update: Callable[[Any, dict[str, Any]], None] = set_fields,
+    create: Callable[[dict[str, Any]], object],
+    update: Callable[[Any, dict[str, Any]], object] = set_fields,
 ) -> ImportReport:
     """Each checked row creates the record of its `key` or updates the one there where it differs; the
     report says which, with what changes, also for a dry run (`apply` False: nothing is written)."""

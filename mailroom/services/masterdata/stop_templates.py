@@ -252,12 +252,12 @@ def save_template(template: StopTemplate | None, *, name: str, weekdays: list[in
             template.entries.remove(entry)
     position = max((e.position for e in template.entries), default=-1)
     for choice in chosen:
-        entry = by_site.get(choice.site_id)
-        if entry is None:
+        found = by_site.get(choice.site_id)
+        if found is None:
             position += 1
-            entry = StopTemplateEntry(site_id=choice.site_id, position=position)
-            template.entries.append(entry)
-        entry.must_visit, entry.priority = choice.must_visit, choice.priority
+            found = StopTemplateEntry(site_id=choice.site_id, position=position)
+            template.entries.append(found)
+        found.must_visit, found.priority = choice.must_visit, choice.priority
     db.session.flush()
     return template
 
