@@ -90,7 +90,8 @@ def test_breakdown_the_free_van_takes_the_open_stops(live_server, e1_under_way_e
     notice.wait_for()
     assert "Die offenen Stopps fährt jetzt E2" in notice.inner_text()
     assert fetched[0] in notice.text_content()  # in the folded list of what to hand over
-    assert notice.get_by_test_id("breakdown-fetch").locator("summary").inner_text().startswith(f"{len(fetched)} Sendung")
+    folded = notice.get_by_test_id("breakdown-fetch").locator("summary")
+    assert folded.inner_text().startswith(f"{len(fetched)} Sendung")
     numbers = [int(n) for n in phone.locator(".stop-pos").all_inner_texts()]
     assert numbers and max(numbers) < 100  # never 10000 and up
     phone.screenshot(path=str(tmp_path / "breakdown-e1-phone.png"), full_page=True)
