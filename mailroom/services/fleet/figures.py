@@ -14,12 +14,13 @@ of charge over the day's tours x battery size x (1 + charging losses). CO2 from 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import Date, and_, case, cast, extract, func, literal, or_, select
+from sqlalchemy import Date, DateTime, and_, bindparam, case, cast, extract, func, literal, or_, select
 
 from mailroom.extensions import db
 from mailroom.models import GridFactor, OdometerReading, Tour, VanDay, Vehicle
@@ -64,8 +65,8 @@ def bucket(column, grain: str):
     """SQL: the first day of the day/week (Monday)/month/year that holds a date column."""
     if grain == "day":
         return column
-    if db.engine.dialect.name == "postgresql":
-        return cast(func.date_trunc(grain, column), Date)
+    if db.engine.dialect.name == "postgresql":  # on a timestamp without zone: no zone conversion per row
+        return cast(func.date_trunc(grain, cast(column, DateTime())), Date)
     modifiers = {"week": ("-6 days", "weekday 1"), "month": ("start of month",), "year": ("start of year",)}[grain]
     return func.date(column, *(literal(m) for m in modifiers))
 
@@ -311,33 +312,16 @@ def working_days(first: date, last: date) -> list[date]:
     return days
 
 
-def _season_tours(vehicle: Vehicle, first: date, last: date, months: tuple[int, ...], limit: int):
-    driven = _tour_readings([vehicle.id], first, last)
-    return db.session.execute(
-        select(driven.c.km, driven.c.soc)
-        .select_from(Tour)
-        .join(driven, driven.c.tour_id == Tour.id)
-        .where(
-            driven.c.n >= 2,
-            driven.c.km > 0,
-            driven.c.soc.is_not(None),
-            extract("month", Tour.service_date).in_(months),
-            *_driven_tours([vehicle.id], first, last),
-        )
-        .order_by(Tour.service_date.desc(), Tour.id.desc())
-        .limit(limit)
-    ).all()
-
-
-def recent_consumption(vehicle: Vehicle, first: date, last: date, months: tuple[int, ...], limit: int):
-    """(tours, km, SoC points used) over the last `limit` complete tours of `vehicle` in first..last whose
-    service day falls in `months` (one season). The days of the last `limit` such days in `van_days` bound
-    the search (each holds at least one complete tour); the whole period only if they hold fewer."""
+@functools.cache
+def _season_statements():
+    """(days, tours) for `recent_consumption`, built once with bound parameters (called per van)."""
     d = VanDay
-    days = db.session.scalars(
+    vehicle, first, last = bindparam("vehicle_id"), bindparam("first"), bindparam("last")
+    months, limit = bindparam("months", expanding=True), bindparam("limit")
+    days = (
         select(d.day)
         .where(
-            d.vehicle_id == vehicle.id,
+            d.vehicle_id == vehicle,
             d.day >= first,
             d.day <= last,
             d.complete_tours > 0,
@@ -346,11 +330,61 @@ def recent_consumption(vehicle: Vehicle, first: date, last: date, months: tuple[
         )
         .order_by(d.day.desc())
         .limit(limit)
-    ).all()
-    if not days:
+    )
+    r = OdometerReading
+    driven = (
+        select(
+            r.tour_id.label("tour_id"),
+            func.count(r.id).label("n"),
+            (func.max(r.km) - func.min(r.km)).label("km"),
+            (func.max(r.soc_percent) - func.min(r.soc_percent)).label("soc"),
+        )
+        .where(
+            r.tour_id.is_not(None),
+            effective_clause(),
+            r.vehicle_id == vehicle,
+            r.day >= bindparam("readings_from"),  # a day either side, as `_tour_readings`
+            r.day <= bindparam("readings_to"),
+        )
+        .group_by(r.tour_id)
+        .subquery()
+    )
+    tours = (
+        select(driven.c.km, driven.c.soc)
+        .select_from(Tour)
+        .join(driven, driven.c.tour_id == Tour.id)
+        .where(
+            driven.c.n >= 2,
+            driven.c.km > 0,
+            driven.c.soc.is_not(None),
+            extract("month", Tour.service_date).in_(months),
+            Tour.vehicle_id == vehicle,
+            Tour.service_date >= first,
+            Tour.service_date <= last,
+            Tour.status.in_(DRIVEN_TOUR_STATES),
+        )
+        .order_by(Tour.service_date.desc(), Tour.id.desc())
+        .limit(limit)
+    )
+    return days, tours
+
+
+def recent_consumption(vehicle: Vehicle, first: date, last: date, months: tuple[int, ...], limit: int):
+    """(tours, km, SoC points used) over the last `limit` complete tours of `vehicle` in first..last whose
+    service day falls in `months` (one season). The last `limit` such days in `van_days` bound the search (each
+    holds at least one complete tour); the whole period only if they hold fewer such tours."""
+    days, tours = _season_statements()
+    parameters = {"vehicle_id": vehicle.id, "first": first, "last": last, "months": list(months), "limit": limit}
+    found_days = db.session.scalars(days, parameters).all()
+    if not found_days:
         return 0, 0, 0
-    since = _as_date(days[-1])
-    found = _season_tours(vehicle, since, last, months, limit)
+    since = _as_date(found_days[-1])
+
+    def season_tours(start: date):
+        readings = {"readings_from": start - ONE_DAY, "readings_to": last + ONE_DAY}
+        return db.session.execute(tours, {**parameters, "first": start, **readings}).all()
+
+    found = season_tours(since)
     if len(found) < limit and since > first:
-        found = _season_tours(vehicle, first, last, months, limit)
+        found = season_tours(first)
     return len(found), sum(km for km, _ in found), sum(soc for _, soc in found)
