@@ -121,6 +121,21 @@ def _search(
     return min(results, key=lambda r: (r.score, r.seed))
 
 
+def _restore(model: _Model, routes: list[list[int]]):
+    """OR-Tools' schedule of `routes` as they are (or of a plan it found instead that is no dearer), else None."""
+    solution = _settle(model, routes, 10.0, solution_limit=1)
+    if solution is None:
+        return None
+    got = _routes_of(model, solution)
+    if got != routes:
+        scorer = Sisr(model.search)
+        if scorer.score(got, scorer.unplaced_of(got)) > scorer.score(routes, scorer.unplaced_of(routes)):
+            if os.environ.get("ROUTES_LOG_SEARCH"):
+                print(f"OR-Tools changed the plan {routes} into a dearer {got}", flush=True)
+            return None
+    return solution
+
+
 # --- public entry point ----------------------------------------------------------------------------------
 
 
@@ -201,9 +216,9 @@ def plan_tours(
     if model_stops:
         outcome = _search(model, deadline, solution_limit, workers, seed, iterations)
         # schedule the plan as it is (the loop polished it already): restore + finalizers, one solution
-        solution = _settle(model, outcome.routes, 10.0, solution_limit=1)
+        solution = _restore(model, outcome.routes)
         if solution is None:  # cannot happen if the loop's checks match the model: OR-Tools' own start then
-            solution = _settle(model, outcome.start, 10.0, solution_limit=1)
+            solution = _restore(model, outcome.start)
         if os.environ.get("ROUTES_LOG_SEARCH"):
             print(f"final settle: {'ok' if solution is not None else 'REJECTED'}", flush=True)
         if solution is None:
