@@ -77,16 +77,23 @@ def _configure_https(app: Flask) -> None:
 
 
 def _configure_database(app: Flask) -> None:
+    from sqlalchemy.engine import make_url
+
     url = app.config.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
     if not url:
         url = "sqlite:///" + os.path.join(app.instance_path, "mailroom.sqlite")
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    pool = {"pool_size": int(app.config["DATABASE_POOL_SIZE"]), "max_overflow": 10}
     if url.startswith("sqlite"):
+        if make_url(url).database in (None, "", ":memory:"):
+            pool = {}  # an in-memory database has one static connection, no pool
         # SQLite needs no pool pings; waits for the write lock instead of failing at once.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}, **pool}
         _install_sqlite_pragmas()
+    else:
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**pool, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
 
 
 def _install_sqlite_pragmas() -> None:

@@ -101,24 +101,66 @@ def create_user_command(username: str, role: str, full_name: str) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per process.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes: 1 serves with waitress; more with gunicorn (a process per CPU core uses them all).",
+)
 @click.option("--with-worker", is_flag=True, help="Also run `mailroom worker` (stopped together on Ctrl+C).")
-def serve_command(host: str, port: int, threads: int, with_worker: bool) -> None:
-    """Serve the app with waitress (a production WSGI server)."""
-    from waitress import serve
-
+def serve_command(host: str, port: int, threads: int, workers: int, with_worker: bool) -> None:
+    """Serve the app with waitress, or with gunicorn in several processes (production WSGI servers)."""
     from mailroom import create_app
 
-    app = create_app()
-    # waitress refuses a larger body with 413 before reading it (its default buffers up to 1 GB onto disk).
-    limits = {"max_request_body_size": int(app.config["MAX_CONTENT_LENGTH"])}
+    if workers > 1:
+        # Each gunicorn process makes its own app (and database pool) after the fork.
+        serve = _gunicorn_server(host, port, workers, threads)
+    else:
+        from waitress import serve as waitress_serve
+
+        app = create_app()
+        # waitress refuses a larger body with 413 before reading it (its default buffers up to 1 GB onto disk).
+        limits = {"max_request_body_size": int(app.config["MAX_CONTENT_LENGTH"])}
+
+        def serve() -> None:
+            waitress_serve(app, host=host, port=port, threads=threads, ident="mailroom", **limits)
+
+    processes = f" in {workers} Prozessen" if workers > 1 else ""
     if not with_worker:
-        click.echo(f"mailroom läuft auf http://{host}:{port}/ (Strg+C beendet)")
+        click.echo(f"mailroom läuft auf http://{host}:{port}/{processes} (Strg+C beendet)")
         sys.stdout.flush()
-        serve(app, host=host, port=port, threads=threads, ident="mailroom", **limits)
+        serve()
         return
     from mailroom.commands.ops import supervise_with_worker
 
-    click.echo(f"mailroom läuft auf http://{host}:{port}/ mit Worker (Strg+C beendet beide)")
+    click.echo(f"mailroom läuft auf http://{host}:{port}/{processes} mit Worker (Strg+C beendet beide)")
     sys.stdout.flush()
-    supervise_with_worker(lambda: serve(app, host=host, port=port, threads=threads, ident="mailroom", **limits))
+    supervise_with_worker(serve)
+
+
+def _gunicorn_server(host: str, port: int, workers: int, threads: int):
+    """gunicorn's arbiter with `workers` processes of `threads` threads each (gthread), as a callable."""
+    from gunicorn.app.base import BaseApplication
+
+    from mailroom import create_app
+
+    class MailroomApplication(BaseApplication):
+        def load_config(self) -> None:
+            options = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread",
+                "keepalive": 75,  # scan stations and scanners keep their connection between scans
+                "graceful_timeout": 30,
+                "accesslog": None,
+            }
+            for name, value in options.items():
+                self.cfg.set(name, value)
+
+        def load(self):
+            return create_app()
+
+    return MailroomApplication().run

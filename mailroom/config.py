@@ -13,6 +13,10 @@ class DefaultConfig:
     # None: sqlite file in the instance folder (filled in by create_app).
     DATABASE_URL: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}  # noqa: RUF012
+    # Connections kept open per process. A request holds up to two at once (its session, and the short
+    # transaction of the Idempotency-Key claim or the incoming-number counter): at least twice the server's
+    # threads, or every request beyond the pool opens (and closes) a new database connection.
+    DATABASE_POOL_SIZE = 20
 
     TIMEZONE = "Europe/Berlin"  # days, day boundaries and displayed times (services/clock.py)
     # Pin the product's clock: it starts at this moment (ISO 8601, e.g. "2026-03-02T07:30:00+01:00") when

@@ -2,8 +2,9 @@
 phone, the scan station). The rules live in services/idempotency.py; this module reads the request, answers
 a retry with the stored answer and stores the answer of the first request.
 
-The API stores its answer in the transaction of the work (web/api/operations.py). For the signed-in pages
-the view commits its work itself; the answer is stored right after (after_request)."""
+The API stores its answer in the transaction of the work (web/api/operations.py), and so does the scan
+station (`record` before its commit, web/intake/views.py). For the other signed-in pages the view commits
+its work itself; the answer is stored right after (after_request)."""
 
 from __future__ import annotations
 

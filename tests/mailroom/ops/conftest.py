@@ -126,8 +126,9 @@ class ProcessInstance:
         self.processes.append(process)
         return process
 
-    def start_server(self, port: int, threads: int = 4, **env: str) -> subprocess.Popen:
-        process = self.start("serve", "--port", str(port), "--threads", str(threads), log="server.log", **env)
+    def start_server(self, port: int, threads: int = 4, workers: int = 1, **env: str) -> subprocess.Popen:
+        args = ("serve", "--port", str(port), "--threads", str(threads), "--workers", str(workers))
+        process = self.start(*args, log="server.log", **env)
         url = f"http://127.0.0.1:{port}/login"
 
         def up() -> bool:
