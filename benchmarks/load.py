@@ -3,6 +3,7 @@
     python -m benchmarks.load                       # SQLite, then PostgreSQL (a temporary server) if installed
     python -m benchmarks.load --databases sqlite --clients 8 --items 500
     python -m benchmarks.load --database-url postgresql+psycopg://user@host/db
+    python -m benchmarks.load --workers 2 --threads 4   # gunicorn, 2 processes of 4 threads
 
 Each client logs `--items` new items (default 500): the even-numbered clients through the scan station's
 endpoint (`POST /intake/scan`, logged in with session cookie and CSRF token, as scan-station.js does), the
@@ -12,8 +13,10 @@ item. Afterwards the database must hold exactly clients x items new items, each 
 number once, and no request may have failed.
 
 Reported per database: items per second (wall clock, first sends), requests per second (all sends), p50 and
-p95 of the round trip for first sends and for retries. Targets: >= 200 scan-ins per second on PostgreSQL,
-p95 < 100 ms. Loopback only; every loop is bounded by the item count and every request by a timeout.
+p95 of the round trip for first sends and for retries, and the CPU time each party used per item (clients,
+server processes, worker, the temporary PostgreSQL server), read from /proc: on a machine whose cores are
+shared, "cores busy" says how much of it the benchmark got. Targets: >= 200 scan-ins per second on
+PostgreSQL, p95 < 100 ms. Loopback only; every loop is bounded by the item count and every request by a timeout.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ TARGET_P95_MS = 100.0
 REQUEST_TIMEOUT_S = 60.0
 MAILROOM = str(Path(sys.executable).parent / "mailroom")
 SECRET = "load-benchmark"  # noqa: S105  (the session key of a throw-away instance)
+POSTMASTERS: dict[str, int] = {}  # URL -> pid of the temporary PostgreSQL server (for its CPU time)
 
 
 def _free_port() -> int:
@@ -55,6 +59,41 @@ def _free_port() -> int:
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+def _tree_cpu_s(root: int | None) -> float:
+    """CPU seconds (user + system) used so far by the live process `root` and its live descendants (Linux /proc)."""
+    if root is None:
+        return 0.0
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    total = 0.0
+    for pid, seconds in used.items():
+        ancestor: int | None = pid
+        while ancestor not in (None, 0, 1):
+            if ancestor == root:
+                total += seconds
+                break
+            ancestor = parents.get(ancestor)  # type: ignore[arg-type]
+    return total
+
+
+def _own_cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- a temporary PostgreSQL server (as the test set-up starts one) -------------------------------------
@@ -91,7 +130,10 @@ def temporary_postgres() -> Iterator[str]:
     try:
         createdb = [_pg_bin("createdb") or "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "load"]
         subprocess.run(_as_postgres(createdb), check=True, capture_output=True)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/load"
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/load"
+        with open(os.path.join(datadir, "postmaster.pid")) as pidfile:
+            POSTMASTERS[url] = int(pidfile.readline())
+        yield url
     finally:
         subprocess.run(_as_postgres([pg_ctl, "-D", datadir, "-m", "fast", "stop"]), check=False, capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
@@ -222,6 +264,7 @@ class LoadReport:
     replay_mismatch: int
     first_ms: list[float]
     retry_ms: list[float]
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds in the timed phase: server, worker, ...
 
     @property
     def expected(self) -> int:
@@ -260,7 +303,7 @@ def _wait_for(port: int, process: subprocess.Popen, timeout: float = 60) -> None
     raise RuntimeError("the server did not start")
 
 
-def run_load(url: str, *, clients: int, items: int, threads: int) -> LoadReport:
+def run_load(url: str, *, clients: int, items: int, threads: int, workers: int = 1) -> LoadReport:
     from sqlalchemy import func, select
 
     from mailroom import create_app
@@ -289,7 +332,10 @@ def run_load(url: str, *, clients: int, items: int, threads: int) -> LoadReport:
         env = _env(instance, url)
         logs = [open(instance / name, "wb") for name in ("server.log", "worker.log")]  # noqa: SIM115
         server = subprocess.Popen(
-            [MAILROOM, "serve", "--port", str(port), "--threads", str(threads)], env=env, stdout=logs[0], stderr=logs[0]
+            [MAILROOM, "serve", "--port", str(port), "--threads", str(threads), "--workers", str(workers)],
+            env=env,
+            stdout=logs[0],
+            stderr=logs[0],
         )
         worker = subprocess.Popen([MAILROOM, "worker"], env=env, stdout=logs[1], stderr=logs[1])
         results: list[ClientResult] = [ClientResult() for _ in range(clients)]
@@ -303,12 +349,20 @@ def run_load(url: str, *, clients: int, items: int, threads: int) -> LoadReport:
             pool = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
             for thread in pool:
                 thread.start()
+            postmaster = POSTMASTERS.get(url)
+            groups = {"server": server.pid, "worker": worker.pid, "postgresql": postmaster}
+
+            def cpu_now() -> dict[str, float]:
+                return {"clients": _own_cpu_s()} | {name: _tree_cpu_s(pid) for name, pid in groups.items() if pid}
+
             with contextlib.suppress(threading.BrokenBarrierError):  # a client's set-up failed: it says why
                 barrier.wait(timeout=120)
+            cpu_before = cpu_now()
             started = time.perf_counter()
             for thread in pool:
                 thread.join()
             wall = time.perf_counter() - started
+            cpu_s = {name: seconds - cpu_before.get(name, 0.0) for name, seconds in cpu_now().items()}
         finally:
             for process in (server, worker):
                 process.send_signal(signal.SIGTERM)
@@ -342,6 +396,7 @@ def run_load(url: str, *, clients: int, items: int, threads: int) -> LoadReport:
         replay_mismatch=sum(r.replay_mismatch for r in results),
         first_ms=[ms for r in results for ms in r.first_ms],
         retry_ms=[ms for r in results for ms in r.retry_ms],
+        cpu_s=cpu_s,
     )
 
 
@@ -373,6 +428,9 @@ def print_reports(reports: list[LoadReport]) -> None:
             )
         if r.replay_mismatch:
             print(f"  {r.replay_mismatch} retries were answered anew instead of with the stored first answer")
+        if r.cpu_s and r.stored:
+            shares = ", ".join(f"{name} {seconds * 1000 / r.stored:.1f}" for name, seconds in r.cpu_s.items())
+            print(f"  CPU ms per item (2 requests): {shares}; {sum(r.cpu_s.values()) / r.wall_s:.2f} cores busy")
     print(f"({os.cpu_count()} CPU cores; client threads, server and worker on the same machine)")
 
 
@@ -380,27 +438,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--items", type=int, default=500, help="new items per client (default 500)")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads (default 8)")
+    parser.add_argument("--threads", type=int, default=8, help="server threads per process (default 8)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (default 1: waitress; more: gunicorn)")
     parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite, postgresql or both")
     parser.add_argument("--database-url", default=None, help="an existing PostgreSQL database instead")
     args = parser.parse_args(argv)
 
+    server = {"clients": args.clients, "items": args.items, "threads": args.threads, "workers": args.workers}
     reports = []
     kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
     for kind in kinds:
         if kind == "sqlite":
             with tempfile.TemporaryDirectory(prefix="mailroom-load-db-") as tmp:
                 url = f"sqlite:///{Path(tmp) / 'load.sqlite'}"
-                reports.append(run_load(url, clients=args.clients, items=args.items, threads=args.threads))
+                reports.append(run_load(url, **server))
         elif kind == "postgresql":
             if args.database_url:
-                reports.append(
-                    run_load(args.database_url, clients=args.clients, items=args.items, threads=args.threads)
-                )
+                reports.append(run_load(args.database_url, **server))
                 continue
             try:
                 with temporary_postgres() as url:
-                    reports.append(run_load(url, clients=args.clients, items=args.items, threads=args.threads))
+                    reports.append(run_load(url, **server))
             except RuntimeError as exc:
                 print(f"postgresql skipped: {exc}", file=sys.stderr)
         else:
