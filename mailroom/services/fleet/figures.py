@@ -26,7 +26,7 @@ from mailroom.extensions import db
 from mailroom.models import GridFactor, OdometerReading, Tour, VanDay, Vehicle
 from mailroom.services.fleet.common import setting
 from mailroom.services.fleet.logbook import effective_clause
-from mailroom.services.fleet.van_days import DRIVEN_TOUR_STATES
+from mailroom.services.fleet.van_days import DRIVEN_TOUR_STATES, tour_reading_columns
 from mailroom.services.workdays import is_working_day
 
 ONE_DAY = timedelta(days=1)
@@ -151,12 +151,7 @@ def _tour_readings(vehicle_ids, first: date, last: date):
     """SQL: per tour its effective reading count, driven km (end - start) and SoC used (start - end)."""
     r = OdometerReading
     return (
-        select(
-            r.tour_id.label("tour_id"),
-            func.count(r.id).label("n"),
-            (func.max(r.km) - func.min(r.km)).label("km"),
-            (func.max(r.soc_percent) - func.min(r.soc_percent)).label("soc"),
-        )
+        select(*tour_reading_columns())
         .where(
             r.tour_id.is_not(None),
             effective_clause(),
@@ -333,12 +328,7 @@ def _season_statements():
     )
     r = OdometerReading
     driven = (
-        select(
-            r.tour_id.label("tour_id"),
-            func.count(r.id).label("n"),
-            (func.max(r.km) - func.min(r.km)).label("km"),
-            (func.max(r.soc_percent) - func.min(r.soc_percent)).label("soc"),
-        )
+        select(*tour_reading_columns())
         .where(
             r.tour_id.is_not(None),
             effective_clause(),

@@ -42,6 +42,17 @@ def effective_charges():
     return ~exists().where(_NEWER_CHARGE.corrects_id == ChargingSession.id)
 
 
+def tour_reading_columns() -> tuple:
+    """SQL, per tour (grouped by tour_id): its reading count `n`, driven km (end - start) and SoC used."""
+    r = OdometerReading
+    return (
+        r.tour_id.label("tour_id"),
+        func.count(r.id).label("n"),
+        (func.max(r.km) - func.min(r.km)).label("km"),
+        (func.max(r.soc_percent) - func.min(r.soc_percent)).label("soc"),
+    )
+
+
 def _where(vehicle_column, day_column, form: str) -> list:
     """SQL: the rows of one form of filter: "all"; "van" (:vehicle_id); "days" (:vehicle_id, :days);
     "range" (:vehicle_id, :first..:last)."""
@@ -67,10 +78,7 @@ def _statements(form: str):
     tour_filter = [Tour.vehicle_id.is_not(None), Tour.status.in_(DRIVEN_TOUR_STATES)]
     tour_filter += _where(Tour.vehicle_id, Tour.service_date, form)
     per_tour = select(
-        r.tour_id.label("tour_id"),
-        func.count(r.id).label("n"),
-        (func.max(r.km) - func.min(r.km)).label("km"),
-        (func.max(r.soc_percent) - func.min(r.soc_percent)).label("soc"),
+        *tour_reading_columns(),
         func.sum(case((r.kind == ReadingKind.TOUR_START.value, 1), else_=0)).label("starts"),
         func.sum(case((r.kind == ReadingKind.TOUR_END.value, 1), else_=0)).label("ends"),
     ).where(r.tour_id.is_not(None), effective_clause())
