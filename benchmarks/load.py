@@ -1,9 +1,10 @@
-"""Load: the real server (`mailroom serve`, waitress, 8 threads) plus `mailroom worker`, 8 concurrent clients.
+"""Load: the real server (`mailroom serve`: gunicorn, a process per core, 4 threads each) plus `mailroom worker`,
+8 concurrent clients.
 
     python -m benchmarks.load                       # SQLite, then PostgreSQL (a temporary server) if installed
     python -m benchmarks.load --databases sqlite --clients 8 --items 500
     python -m benchmarks.load --database-url postgresql+psycopg://user@host/db
-    python -m benchmarks.load --workers 2 --threads 4   # gunicorn, 2 processes of 4 threads
+    python -m benchmarks.load --workers 1 --threads 8   # waitress, one process of 8 threads
 
 Each client logs `--items` new items (default 500): the even-numbered clients through the scan station's
 endpoint (`POST /intake/scan`, logged in with session cookie and CSRF token, as scan-station.js does), the
@@ -438,8 +439,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--items", type=int, default=500, help="new items per client (default 500)")
-    parser.add_argument("--threads", type=int, default=8, help="server threads per process (default 8)")
-    parser.add_argument("--workers", type=int, default=1, help="server processes (default 1: waitress; more: gunicorn)")
+    parser.add_argument("--threads", type=int, default=4, help="server threads per process (default 4)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes (default: one per CPU core, gunicorn; 1: waitress)",
+    )
     parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite, postgresql or both")
     parser.add_argument("--database-url", default=None, help="an existing PostgreSQL database instead")
     args = parser.parse_args(argv)
