@@ -6,6 +6,7 @@ CSV export agree ("12.345,6 km", "Mo., 02.03.2026"). Pure: no Flask, no database
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -13,17 +14,19 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, format_decimal, parse_pattern
 
 LOCALE = Locale.parse("de_DE")  # parsed once: babel would parse a locale name on every call (a 50-van PDF: 5,000)
 
 Number = int | float | Decimal
 
 
-def _pattern(digits: int, *, fixed: bool) -> str:
+@functools.cache
+def _pattern(digits: int, *, fixed: bool) -> NumberPattern:
+    """The pattern parsed once (babel would parse a pattern text on every call)."""
     if digits <= 0:
-        return "#,##0"
-    return "#,##0." + ("0" if fixed else "#") * digits
+        return parse_pattern("#,##0")
+    return parse_pattern("#,##0." + ("0" if fixed else "#") * digits)
 
 
 def format_number(value: Number | None, digits: int = 1, *, fixed: bool = False) -> str:

@@ -13,7 +13,7 @@ from labels.fleet_report import Chart, ChartSeries, ReportDocument, ReportTable,
 from mailroom.models import Vehicle
 from mailroom.services.clock import LOCAL_TZ, now_utc
 from mailroom.services.csvio import to_csv_bytes
-from mailroom.services.fleet.common import LOCALE, euro, format_km
+from mailroom.services.fleet.common import LOCALE, euro, format_km, number_pattern
 from mailroom.services.fleet.lines import LogbookLine, logbook_lines
 from mailroom.services.fleet.reports import GRAINS, FleetReport, Period
 
@@ -61,7 +61,7 @@ def csv_number(value: float | None, digits: int = 1) -> str:
     """German decimals without thousands separators, as German Excel reads them: 12410.5 -> "12410,5"."""
     if value is None:
         return ""
-    return format_decimal(value, format="0." + "0" * digits, locale=LOCALE)
+    return format_decimal(value, format=number_pattern("0." + "0" * digits), locale=LOCALE)
 
 
 def _time(moment: datetime | None) -> str:
