@@ -160,6 +160,12 @@ class Tour(db.Model):
         back_populates="tour", order_by="TourStop.position", cascade="all, delete-orphan"
     )
 
+    @property
+    def display_name(self) -> str:
+        """The tour as users know it: the van and the day ("Tour E1 vom 14.04.2026"), never its database id."""
+        van = self.vehicle.code if self.vehicle is not None else ""
+        return f"Tour {van} vom {self.service_date:%d.%m.%Y}".replace("  ", " ")
+
 
 class StopStatus(StrEnum):
     OPEN = "open"

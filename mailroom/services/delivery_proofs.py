@@ -50,9 +50,7 @@ def _courier(event: MailEvent) -> str:
     name = user.display_name if user else ""
     if event.tour_id:
         tour = db.session.get(Tour, event.tour_id)
-        tour_text = "Tour"
-        if tour is not None:  # as users know it: van and day, not the database id
-            tour_text = f"Tour {tour.vehicle.code} vom {tour.service_date:%d.%m.%Y}"
+        tour_text = tour.display_name if tour is not None else "Tour"
         return f"{name}, {tour_text}" if name else tour_text
     return name
 

@@ -95,7 +95,7 @@ class FleetStart:
 def fleet_start(today: date | None = None) -> FleetStart:
     """km this month and this year per active van: the fleet service's one definition of km driven."""
     today = today or local_today()
-    vans = list(db.session.scalars(select(Vehicle).where(Vehicle.active).order_by(Vehicle.code)))
+    vans = [v for v in fleet.vehicles() if v.active]  # E1, E2, E10: the fleet pages' order
     ids = [v.id for v in vans]
     month = fleet.km_driven(ids, today.replace(day=1), today)
     year = fleet.km_driven(ids, today.replace(month=1, day=1), today)

@@ -19,7 +19,6 @@ from mailroom.services.clock import local_today
 from mailroom.services.fleet.common import format_km, kind_label, local_text, purpose_label, setting
 from mailroom.services.fleet.logbook import effective, original_kind
 from mailroom.services.fleet.van_days import DRIVEN_TOUR_STATES
-from mailroom.services.intake.history import _tour_name as tour_name
 
 GAP_TOLERANCE_KM = 0.5
 
@@ -203,7 +202,7 @@ class IncompleteTour:
     @property
     def name(self) -> str:
         """ "Tour E1 vom 14.04.2026", as the tour is named everywhere else."""
-        return tour_name(self.tour)
+        return self.tour.display_name
 
 
 def incomplete_tours(today: date | None = None) -> list[IncompleteTour]:

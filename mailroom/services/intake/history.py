@@ -42,14 +42,6 @@ class HistoryRow:
     details: list[str] = field(default_factory=list)
 
 
-def _tour_name(tour: Tour | None) -> str:
-    """A tour as users know it: the van and the day ("Tour E1 vom 14.04.2026"), never its database id."""
-    if tour is None:
-        return "Tour"
-    van = tour.vehicle.code if tour.vehicle is not None else ""
-    return f"Tour {van} vom {tour.service_date:%d.%m.%Y}".replace("  ", " ")
-
-
 def _users(user_ids: set[int]) -> dict[int, User]:
     """The users by id: those this session holds already (the request's own user) without a query."""
     users: dict[int, User] = {}
@@ -98,7 +90,8 @@ def history(item: MailItem) -> list[HistoryRow]:
         else:
             where = ""
         if event.tour_id:
-            tour_name = _tour_name(tours.get(event.tour_id))
+            tour = tours.get(event.tour_id)
+            tour_name = tour.display_name if tour is not None else "Tour"
             where = f"{where}, {tour_name}" if where else tour_name
         user = users.get(event.user_id) if event.user_id is not None else None
         proof: HandoverProof | None = event.proof

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from mailroom.extensions import db
 from mailroom.models import ChargingSession, OdometerReading, Role
-from mailroom.services import fleet
+from mailroom.services import fleet, overview
 from tests.builders import PASSWORD, add_user, add_van
 from tests.mailroom.fleet.builders import driven_tour, end_reading
 
@@ -214,3 +214,4 @@ def test_vans_in_natural_order_and_incomplete_tours_by_van_and_day(app):
         args=["fleet", "report", "--from", "2025-03-01", "--to", "2025-03-31", "--json"]
     )
     assert [v["vehicle"] for v in json.loads(result.output)["vehicles"]] == ["E1", "E2", "E10"]
+    assert [v.vehicle.code for v in overview.fleet_start().vehicles] == ["E1", "E2", "E10"]  # the start page too
