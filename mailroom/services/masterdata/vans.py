@@ -10,6 +10,7 @@ from sqlalchemy import select
 from mailroom.errors import ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import Vehicle
+from mailroom.services import fleet
 from mailroom.services.csvio import CsvTable
 from mailroom.services.masterdata.common import (
     CellError,
@@ -50,7 +51,8 @@ LABELS = {c.attr: c.label for c in COLUMNS}
 
 
 def list_vans() -> list[Vehicle]:
-    return list(db.session.scalars(select(Vehicle).order_by(Vehicle.active.desc(), Vehicle.code)))
+    """In service first, by code as people count (E1, E2, E10), as on the fleet pages."""
+    return fleet.vehicles()
 
 
 def import_table(table: CsvTable, problems: list[Problem], *, apply: bool) -> ImportReport:
