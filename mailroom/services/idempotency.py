@@ -146,9 +146,10 @@ def record(claim_: Claim, *, status_code: int, mimetype: str | None, body: bytes
     """Store the answer in the current transaction of db.session (the caller commits)."""
     if len(body) > MAX_STORED_BODY:
         body = b""
+    table = IdempotencyKey.__table__  # a Core update: no ORM objects of keys to keep in step, no autoflush
     db.session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.id == claim_.id)
+        update(table)
+        .where(table.c.id == claim_.id)
         .values(status_code=status_code, mimetype=mimetype, response_body=body, location=location)
     )
     claim_.finished = True
