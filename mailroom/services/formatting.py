@@ -18,6 +18,9 @@ from babel.numbers import NumberPattern, format_decimal, parse_pattern
 
 LOCALE = Locale.parse("de_DE")  # parsed once: babel would parse a locale name on every call (a 50-van PDF: 5,000)
 
+# "Januar" ... "Dezember" (index 0 = January), from the locale's data
+MONTH_NAMES: tuple[str, ...] = tuple(LOCALE.months["format"]["wide"][m] for m in range(1, 13))
+
 Number = int | float | Decimal
 
 

@@ -13,7 +13,7 @@ from flask import current_app
 from mailroom.models import ReadingKind, TripPurpose
 from mailroom.services import dates
 from mailroom.services.clock import LOCAL_TZ
-from mailroom.services.formatting import LOCALE, format_km, format_number  # noqa: F401 (re-exported)
+from mailroom.services.formatting import LOCALE, MONTH_NAMES, format_km, format_number  # noqa: F401 (re-exported)
 
 KIND_LABELS = {
     ReadingKind.TOUR_START: "Tourbeginn",
@@ -22,21 +22,6 @@ KIND_LABELS = {
     ReadingKind.TRIP: "Fahrt",
     ReadingKind.CORRECTION: "Korrektur",
 }
-
-MONTH_NAMES = [
-    "Januar",
-    "Februar",
-    "März",
-    "April",
-    "Mai",
-    "Juni",
-    "Juli",
-    "August",
-    "September",
-    "Oktober",
-    "November",
-    "Dezember",
-]
 
 
 def natural_key(code: str) -> tuple:

@@ -21,22 +21,10 @@ from mailroom.extensions import db
 from mailroom.models import OrgUnit
 from mailroom.models.outgoing import LetterCount, OutgoingParcel, TrackedItem
 from mailroom.services import workdays
+from mailroom.services.formatting import MONTH_NAMES
 from mailroom.services.outgoing.catalogue import Catalogue
 
-MONTHS = (
-    "Januar",
-    "Februar",
-    "März",
-    "April",
-    "Mai",
-    "Juni",
-    "Juli",
-    "August",
-    "September",
-    "Oktober",
-    "November",
-    "Dezember",
-)
+MONTHS = MONTH_NAMES  # the reports' name for it
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
