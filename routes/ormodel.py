@@ -253,7 +253,9 @@ def _build_model(problem: Problem, stops: list[Stop], relax: str | None = None) 
             paired.update((pi, di))
         solver.Add(routing.VehicleVar(pi) == routing.VehicleVar(di))
         solver.Add(routing.ActiveVar(pi) == routing.ActiveVar(di))
-        solver.Add(time_dim.CumulVar(pi) <= time_dim.CumulVar(di))
+        # pickup first, only if served: a pair whose windows cannot be kept in that order stays out (unconditional,
+        # it made the whole model infeasible: no plan at all, every stop unserved)
+        solver.Add(routing.ActiveVar(pi) * time_dim.CumulVar(pi) <= time_dim.CumulVar(di))
 
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION

@@ -222,3 +222,18 @@ def test_break_is_planned_inside_a_long_tour() -> None:
     b = plan.tours[0].break_start_min
     assert b is not None and 11 * 60 <= b <= 12 * 60
     assert check_plan(p, plan) == []
+
+
+def test_internal_mail_whose_windows_reverse_its_order_leaves_the_rest_of_the_day_planned() -> None:
+    # picked up at 10:00 at the earliest, to be delivered by 8:20: the pair cannot be served, the other stop can
+    depot = Depot("D", 53.1455, 8.2035)
+    stops = [
+        Stop("A", 53.15, 8.21),
+        Stop("P", 53.14, 8.19, window=(600, 620)),
+        Stop("Q", 53.13, 8.20, window=(480, 500)),
+    ]
+    problem = Problem(depot, stops, [Vehicle("V", 8, 100.0, max_rounds=1)], pairs=[PickupDelivery("P", "Q")])
+    plan = plan_tours(problem, time_limit_s=1.0, workers=1)
+    assert check_plan(problem, plan) == []
+    assert [t.stop_ids for t in plan.tours] == [["A"]]
+    assert {u.stop_id for u in plan.unserved} == {"P", "Q"}
