@@ -56,7 +56,8 @@ def test_every_plan_of_the_loop_is_accepted_by_or_tools(problem: Problem) -> Non
         routes, _ = sisr.recreate(ruined, removed + sisr.unplaced_of(ruined))
         where = {c: k for k, r in enumerate(routes) for c in r}
         for k, r in enumerate(routes):
-            assert route_feasible(model.search, k, r, where)
+            # (an empty route can break the rules by itself: a van re-planned too late to drive back in its shift)
+            assert not r or route_feasible(model.search, k, r, where)
         if any(routes):  # (OR-Tools may refuse an empty plan of a problem with unservable stops: never used)
             solution = _settle(model, routes, 10.0, solution_limit=1)  # restored and scheduled
             assert solution is not None, routes
