@@ -27,7 +27,7 @@ from benchmarks._report import DEFAULT_SOLVERS, describe, side_by_side
 from routes import Problem, plan_tours
 from routes.demo import county_problem, demo_problem
 from routes.lns import route_feasible
-from routes.ormodel import _build_model
+from routes.ormodel import build_model
 from routes.prep import _active_breaks, _matrices, _range_left, _vehicle_end_min, _vehicle_start_min
 
 OLDENBURG_CSV = Path(__file__).resolve().parents[1] / "tests" / "routes" / "data" / "oldenburg-sites.csv"
@@ -41,7 +41,7 @@ class _Case:
         vans = [v for v in problem.vehicles if v.available]
         self.km, minutes, _ = _matrices(problem, vans)
         self.minutes = next(iter(minutes.values()))
-        self.model = _build_model(problem, problem.stops)
+        self.model = build_model(problem, problem.stops)
         n = len(self.km)
         self.metres = [[math.ceil(self.km[a][b] * 1000 - 1e-6) for b in range(n)] for a in range(n)]
         self.seconds = [[math.ceil(self.minutes[a][b] * 60 - 1e-6) for b in range(n)] for a in range(n)]

@@ -52,7 +52,7 @@ from routes.prep import (
 
 
 @dataclass
-class _Solved:
+class Solved:
     routes: list[list[int]]  # node sequences per model vehicle (without start/end)
     times: dict[int, float]  # node -> service start (min)
     start_end: list[tuple[float, float]]  # per vehicle (min)
@@ -61,7 +61,7 @@ class _Solved:
 
 
 @dataclass
-class _Model:
+class OrModel:
     """The OR-Tools routing model of one problem, and the same rules as arrays for the ruin-and-recreate loop."""
 
     data: _Data
@@ -73,7 +73,7 @@ class _Model:
     warm: list[list[int]] | None
 
 
-def _build_model(problem: Problem, stops: list[Stop], relax: str | None = None) -> _Model:
+def build_model(problem: Problem, stops: list[Stop], relax: str | None = None) -> OrModel:
     vehicles = [v for v in problem.vehicles if v.available]
     if relax == "capacity":
         vehicles = [replace(v, capacity=v.capacity * 1000) for v in vehicles]
@@ -286,10 +286,10 @@ def _build_model(problem: Problem, stops: list[Stop], relax: str | None = None) 
         pairs=node_pairs,
     )
     warm = _warm_routes(problem, vehicles, stop_pos, data)
-    return _Model(data, manager, routing, time_dim, params, search, warm)
+    return OrModel(data, manager, routing, time_dim, params, search, warm)
 
 
-def _params(model: _Model, seconds: float, solution_limit: int | None, metaheuristic: str, gls_lambda: float):
+def _params(model: OrModel, seconds: float, solution_limit: int | None, metaheuristic: str, gls_lambda: float):
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.CopyFrom(model.params)
     params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, metaheuristic)
@@ -300,7 +300,7 @@ def _params(model: _Model, seconds: float, solution_limit: int | None, metaheuri
     return params
 
 
-def _routes_of(model: _Model, solution) -> list[list[int]]:
+def routes_of(model: OrModel, solution) -> list[list[int]]:
     routing, manager = model.routing, model.manager
     out = []
     for vi in range(len(model.data.vehicles)):
@@ -313,7 +313,7 @@ def _routes_of(model: _Model, solution) -> list[list[int]]:
     return out
 
 
-def _first_solution(model: _Model, seconds: float, solution_limit: int | None, gls_lambda: float = 0.3):
+def first_solution(model: OrModel, seconds: float, solution_limit: int | None, gls_lambda: float = 0.3):
     """OR-Tools' start: the warm start or parallel cheapest insertion, improved by guided local search."""
     params = _params(model, seconds, solution_limit, "GUIDED_LOCAL_SEARCH", gls_lambda)
     solution = None
@@ -333,12 +333,12 @@ def _first_solution(model: _Model, seconds: float, solution_limit: int | None, g
     return solution
 
 
-def _indices(model: _Model, routes: list[list[int]]) -> list[list[int]]:
+def _indices(model: OrModel, routes: list[list[int]]) -> list[list[int]]:
     """Nodes -> OR-Tools variable indices (they differ once a van starts away from the depot)."""
     return [[model.manager.NodeToIndex(node) for node in r] for r in routes]
 
 
-def _assignment(model: _Model, routes: list[list[int]]):
+def _assignment(model: OrModel, routes: list[list[int]]):
     """Our routes as a fresh OR-Tools assignment of the next variables, or None if they do not fit the model's graph.
 
     Not `ReadAssignmentFromRoutes`: that restores into the model's own assignment, which keeps values of the last
@@ -349,7 +349,7 @@ def _assignment(model: _Model, routes: list[list[int]]):
     return init
 
 
-def _settle(model: _Model, routes: list[list[int]], seconds: float, solution_limit: int | None = None):
+def settle(model: OrModel, routes: list[list[int]], seconds: float, solution_limit: int | None = None):
     """OR-Tools' local search (greedy descent) from our routes: a polished solution with all cumuls, or None.
 
     `solution_limit=1` only restores the plan and schedules it (OR-Tools' finalizers): fast and deterministic."""
@@ -363,11 +363,11 @@ def _settle(model: _Model, routes: list[list[int]], seconds: float, solution_lim
     return solution
 
 
-def _extract(model: _Model, solution) -> _Solved:
+def extract_solution(model: OrModel, solution) -> Solved:
     routing, manager, time_dim = model.routing, model.manager, model.time_dim
     stops = model.data.stops
     if solution is None:
-        return _Solved([[] for _ in model.data.vehicles], {}, [], [s.id for s in stops], False)
+        return Solved([[] for _ in model.data.vehicles], {}, [], [s.id for s in stops], False)
     routes, times, start_end = [], {}, []
     served: set[int] = set()
     for vi in range(len(model.data.vehicles)):
@@ -384,7 +384,7 @@ def _extract(model: _Model, solution) -> _Solved:
         start_end.append((start_t, solution.Min(time_dim.CumulVar(idx)) / 60.0))
         routes.append(seq)
     dropped = [stops[i - 1].id for i in range(1, len(stops) + 1) if i not in served]
-    return _Solved(routes, times, start_end, dropped, True)
+    return Solved(routes, times, start_end, dropped, True)
 
 
 def _build_and_solve(
@@ -393,10 +393,10 @@ def _build_and_solve(
     time_limit_s: float,
     solution_limit: int | None,
     relax: str | None = None,
-) -> tuple[_Data, _Solved]:
+) -> tuple[_Data, Solved]:
     """Plain OR-Tools search (used to explain dropped stops with one constraint family relaxed)."""
-    model = _build_model(problem, stops, relax)
-    return model.data, _extract(model, _first_solution(model, time_limit_s, solution_limit))
+    model = build_model(problem, stops, relax)
+    return model.data, extract_solution(model, first_solution(model, time_limit_s, solution_limit))
 
 
 def _warm_routes(problem: Problem, vehicles: list[Vehicle], stop_pos: dict[str, int], data: _Data):

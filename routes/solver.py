@@ -25,7 +25,7 @@ from routes.model import (
     Unserved,
     UnservedReason,
 )
-from routes.ormodel import _build_model, _extract, _first_solution, _Model, _routes_of, _settle, _Solved
+from routes.ormodel import OrModel, Solved, build_model, extract_solution, first_solution, routes_of, settle
 from routes.prep import _matrices
 from routes.tours import _explain_dropped, _make_tours, _single_stop_reason
 
@@ -53,17 +53,17 @@ class _Outcome:
     start: list[list[int]]  # OR-Tools' start plan (a fallback that OR-Tools surely accepts)
 
 
-_FORK_MODEL: _Model | None = None  # handed to forked workers (OR-Tools models cannot be pickled)
+_FORK_MODEL: OrModel | None = None  # handed to forked workers (OR-Tools models cannot be pickled)
 
 
-def _search_one(model: _Model, seed: int, deadline: float, solution_limit: int | None, iterations: int | None):
+def _search_one(model: OrModel, seed: int, deadline: float, solution_limit: int | None, iterations: int | None):
     now = time.perf_counter()
     gls_lambda = SEARCH_LAMBDAS[(seed - 1) % len(SEARCH_LAMBDAS)]
     left = max(0.05, deadline - now)
     # short limits (the app's adjustments, 1 s) or a busy machine: OR-Tools' start must still finish
     start_s = max(left * OR_TOOLS_SHARE, min(left * 0.8, 1.0))
-    first = _first_solution(model, start_s, solution_limit, gls_lambda)
-    start = _routes_of(model, first) if first is not None else [[] for _ in model.data.vehicles]
+    first = first_solution(model, start_s, solution_limit, gls_lambda)
+    start = routes_of(model, first) if first is not None else [[] for _ in model.data.vehicles]
     sisr = Sisr(model.search, seed=seed)
     # OR-Tools needs longer to restore and settle a bigger plan; polishing takes at most a sixth of the time
     polish_s = POLISH_S * max(1.0, len(model.search.customers) / 60)
@@ -74,11 +74,11 @@ def _search_one(model: _Model, seed: int, deadline: float, solution_limit: int |
         now = time.perf_counter()
         if deadline - now < polish_s or spent[0] > (now - t_loop) * POLISH_SHARE:
             return routes
-        solution = _settle(model, routes, polish_s)
+        solution = settle(model, routes, polish_s)
         spent[0] += time.perf_counter() - now
         if solution is None and os.environ.get("ROUTES_LOG_SEARCH"):
             print("polish: no solution", flush=True)
-        return _routes_of(model, solution) if solution is not None else routes
+        return routes_of(model, solution) if solution is not None else routes
 
     best = sisr.run(start, deadline, polish, t0_frac=SA_T0, tf_frac=SA_TF, max_iterations=iterations)
     if os.environ.get("ROUTES_LOG_SEARCH"):
@@ -105,7 +105,7 @@ def default_workers() -> int:
 
 
 def _search(
-    model: _Model, deadline: float, solution_limit: int | None, workers: int, seed: int, iterations: int | None
+    model: OrModel, deadline: float, solution_limit: int | None, workers: int, seed: int, iterations: int | None
 ) -> _Outcome:
     global _FORK_MODEL
     jobs = [(seed + k, deadline, solution_limit, iterations) for k in range(workers)]
@@ -121,12 +121,12 @@ def _search(
     return min(results, key=lambda r: (r.score, r.seed))
 
 
-def _restore(model: _Model, routes: list[list[int]]):
+def _restore(model: OrModel, routes: list[list[int]]):
     """OR-Tools' schedule of `routes` as they are (or of a plan it found instead that is no dearer), else None."""
-    solution = _settle(model, routes, 10.0, solution_limit=1)
+    solution = settle(model, routes, 10.0, solution_limit=1)
     if solution is None:
         return None
-    got = _routes_of(model, solution)
+    got = routes_of(model, solution)
     if got != routes:
         scorer = Sisr(model.search)
         if scorer.score(got, scorer.unplaced_of(got)) > scorer.score(routes, scorer.unplaced_of(routes)):
@@ -208,11 +208,11 @@ def plan_tours(
     if workers is None:
         # a second process pays off from a few seconds and a dozen stops on (start-up costs ~0.1 s)
         workers = default_workers() if len(model_stops) >= 10 and time_limit_s >= 2.0 else 1
-    model = _build_model(problem, model_stops)
+    model = build_model(problem, model_stops)
     data = model.data
     # the rest: turning the routes into tours, explaining left-out stops
     deadline = t0 + time_limit_s * 0.95 - 0.05
-    solved = _Solved([[] for _ in data.vehicles], {}, [], [s.id for s in model_stops], False)
+    solved = Solved([[] for _ in data.vehicles], {}, [], [s.id for s in model_stops], False)
     if model_stops:
         outcome = _search(model, deadline, solution_limit, workers, seed, iterations)
         # schedule the plan as it is (the loop polished it already): restore + finalizers, one solution
@@ -222,8 +222,8 @@ def plan_tours(
         if os.environ.get("ROUTES_LOG_SEARCH"):
             print(f"final settle: {'ok' if solution is not None else 'REJECTED'}", flush=True)
         if solution is None:
-            solution = _first_solution(model, max(0.1, t0 + time_limit_s - time.perf_counter()), solution_limit)
-        solved = _extract(model, solution)
+            solution = first_solution(model, max(0.1, t0 + time_limit_s - time.perf_counter()), solution_limit)
+        solved = extract_solution(model, solution)
     dropped = set(solved.dropped)
     must_dropped = [s for s in model_stops if s.id in dropped and s.must_visit]
     for s in model_stops:

@@ -11,7 +11,7 @@ from routes.model import (
     UnservedReason,
     Visit,
 )
-from routes.ormodel import _build_and_solve, _Solved
+from routes.ormodel import Solved, _build_and_solve
 from routes.prep import (
     _active_breaks,
     _Data,
@@ -86,7 +86,7 @@ def _single_stop_reason(problem: Problem, data_km: list[list[float]], minutes, l
 # --- from the model's routes to the Plan ---------------------------------------------------------------
 
 
-def _make_tours(data: _Data, solved: _Solved) -> list[Tour]:
+def _make_tours(data: _Data, solved: Solved) -> list[Tour]:
     problem = data.problem
     boxes = _stop_boxes(problem)
     tours = []

@@ -20,7 +20,7 @@ from routes.check import check_plan
 from routes.cvrp import route_length, solve_instance
 from routes.cvrplib import read_instance
 from routes.lns import Sisr, route_feasible
-from routes.ormodel import _build_model, _first_solution, _routes_of, _settle
+from routes.ormodel import build_model, first_solution, routes_of, settle
 
 DATA = Path(__file__).parent / "data"
 
@@ -46,9 +46,9 @@ def replanned(draw: st.DrawFn) -> Problem:
 def test_every_plan_of_the_loop_is_accepted_by_or_tools(problem: Problem) -> None:
     if not any(v.available for v in problem.vehicles):
         return
-    model = _build_model(problem, problem.stops)
-    first = _first_solution(model, 10.0, 20)  # a solution limit, not the clock, ends it: the same start every run
-    start = _routes_of(model, first) if first is not None else [[] for _ in model.data.vehicles]
+    model = build_model(problem, problem.stops)
+    first = first_solution(model, 10.0, 20)  # a solution limit, not the clock, ends it: the same start every run
+    start = routes_of(model, first) if first is not None else [[] for _ in model.data.vehicles]
     sisr = Sisr(model.search, seed=7, blink=0.0)
     routes = [list(r) for r in start]
     for _ in range(15):
@@ -59,10 +59,10 @@ def test_every_plan_of_the_loop_is_accepted_by_or_tools(problem: Problem) -> Non
             # (an empty route can break the rules by itself: a van re-planned too late to drive back in its shift)
             assert not r or route_feasible(model.search, k, r, where)
         if any(routes):  # (OR-Tools may refuse an empty plan of a problem with unservable stops: never used)
-            solution = _settle(model, routes, 10.0, solution_limit=1)  # restored and scheduled
+            solution = settle(model, routes, 10.0, solution_limit=1)  # restored and scheduled
             assert solution is not None, routes
             # as it is (rarely, on stops at one spot, OR-Tools hands back another order of the same cost)
-            got = _routes_of(model, solution)
+            got = routes_of(model, solution)
             assert sisr.score(got, sisr.unplaced_of(got)) <= sisr.score(routes, sisr.unplaced_of(routes)), routes
         served = {c for r in routes for c in r}
         for p, d in model.search.pairs:  # internal mail: both or neither
@@ -74,7 +74,7 @@ def test_recreate_leaves_out_what_no_van_can_take() -> None:
     depot = Depot("D", 53.14, 8.20)
     stops = [Stop("A", 53.15, 8.21, deliver=6), Stop("B", 53.13, 8.19, deliver=6)]
     problem = Problem(depot, stops, [Vehicle("V", capacity=10, battery_range_km=100, max_rounds=1)])
-    model = _build_model(problem, stops)
+    model = build_model(problem, stops)
     sisr = Sisr(model.search, seed=1)
     routes, unplaced = sisr.recreate([[]], [1, 2])
     assert len(unplaced) == 1 and len(routes[0]) == 1
@@ -88,8 +88,8 @@ def test_loop_improves_the_start_and_stops_after_its_iterations() -> None:
     from routes.cvrp import instance_problem
 
     problem = instance_problem(inst)
-    model = _build_model(problem, problem.stops)
-    start = _routes_of(model, _first_solution(model, 0.1, 5))
+    model = build_model(problem, problem.stops)
+    start = routes_of(model, first_solution(model, 0.1, 5))
     sisr = Sisr(model.search, seed=3)
     best = sisr.run(start, time.perf_counter() + 60, max_iterations=1500)
     assert sisr.iterations == 1500

@@ -16,7 +16,7 @@ import pytest
 from routes.cvrp import instance_problem
 from routes.cvrplib import read_instance
 from routes.lns import Routes, Sisr
-from routes.ormodel import _build_model, _first_solution, _routes_of, _settle
+from routes.ormodel import build_model, first_solution, routes_of, settle
 
 BENCH = Path(__file__).parents[2] / "benchmarks" / "data"
 
@@ -34,17 +34,17 @@ BENCH = Path(__file__).parents[2] / "benchmarks" / "data"
 )
 def test_or_tools_restores_every_new_best_of_the_loop_unchanged(path: Path) -> None:
     problem = instance_problem(read_instance(path))
-    model = _build_model(problem, problem.stops)
+    model = build_model(problem, problem.stops)
     # OR-Tools' start: guided local search on the same model, as in plan_tours
-    first = _first_solution(model, 2.0, None)
+    first = first_solution(model, 2.0, None)
     assert first is not None
-    start = _routes_of(model, first)
+    start = routes_of(model, first)
     checked: list[Routes] = []
 
     def restore(routes: Routes) -> Routes:
-        solution = _settle(model, routes, 10.0, solution_limit=1)
+        solution = settle(model, routes, 10.0, solution_limit=1)
         assert solution is not None, f"OR-Tools refuses the loop's plan {routes}"
-        assert _routes_of(model, solution) == routes
+        assert routes_of(model, solution) == routes
         checked.append(routes)
         return routes
 
