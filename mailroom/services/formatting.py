@@ -41,6 +41,14 @@ def format_number(value: Number | None, digits: int = 1, *, fixed: bool = False)
     return format_decimal(value, format=_pattern(digits, fixed=fixed), locale=LOCALE)
 
 
+def format_eur(cents: int | None, *, symbol: bool = True) -> str:
+    """Cents as German euro text, exact: 123456 -> "1.234,56 €" (without the sign: "1.234,56")."""
+    if cents is None:
+        return ""
+    text = format_decimal(Decimal(cents) / 100, format=_pattern(2, fixed=True), locale=LOCALE)
+    return f"{text} €" if symbol else text
+
+
 def format_km(value: Number | None, *, fixed: bool = False) -> str:
     """Kilometres, without the unit: one decimal at most ("12.340", "12.340,5"); with `fixed` always one
     decimal ("12.340,0"), as the pages' tables show it so that the column lines up."""

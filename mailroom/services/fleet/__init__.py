@@ -14,7 +14,6 @@ from mailroom.services.fleet.charging import (
     stored_grid_factors,
 )
 from mailroom.services.fleet.common import (
-    euro,
     format_km,
     kind_label,
     month_label,
@@ -94,7 +93,6 @@ __all__ = [
     "daily_km",
     "drivers",
     "effective",
-    "euro",
     "format_km",
     "get_charge",
     "get_reading",

@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 import re
 from datetime import date, datetime
-from decimal import Decimal
 
-from babel.numbers import NumberPattern, format_decimal, parse_pattern
+from babel.numbers import NumberPattern, parse_pattern
 from flask import current_app
 
 from mailroom.models import ReadingKind, TripPurpose
@@ -67,13 +66,6 @@ def month_label(first: date) -> str:
 def number_pattern(text: str) -> NumberPattern:
     """A babel number pattern parsed once (exports format thousands of numbers)."""
     return parse_pattern(text)
-
-
-def euro(cents: int | None) -> str:
-    """Cents as German euros, exact: 123456 -> "1.234,56"."""
-    if cents is None:
-        return ""
-    return format_decimal(Decimal(cents) / 100, format=number_pattern("#,##0.00"), locale=LOCALE)
 
 
 def parse_day(value: str | None) -> date:

@@ -13,9 +13,10 @@ from labels.fleet_report import Chart, ChartSeries, ReportDocument, ReportTable,
 from mailroom.models import Vehicle
 from mailroom.services.clock import LOCAL_TZ, now_utc
 from mailroom.services.csvio import to_csv_bytes
-from mailroom.services.fleet.common import LOCALE, euro, format_km, number_pattern
+from mailroom.services.fleet.common import LOCALE, format_km, number_pattern
 from mailroom.services.fleet.lines import LogbookLine, logbook_lines
 from mailroom.services.fleet.reports import GRAINS, FleetReport, Period
+from mailroom.services.formatting import format_eur
 
 CHART_MAX_VANS = 8  # more vans: the charts show the fleet as a whole
 
@@ -253,7 +254,7 @@ def _period_row(code: str, p) -> list[str]:
         csv_number(p.km),
         csv_number(p.kwh),
         csv_number(p.kwh_per_100km),
-        euro(p.cost_cents) if p.cost_cents else "",
+        format_eur(p.cost_cents, symbol=False) if p.cost_cents else "",
         csv_number(p.co2_kg),
         csv_number(p.diesel_co2_kg),
     ]
@@ -314,7 +315,7 @@ def report_pdf_bytes(report: FleetReport, *, generated_at: datetime | None = Non
                     format_km(p.km),
                     format_km(p.kwh),
                     format_km(p.kwh_per_100km),
-                    euro(p.cost_cents),
+                    format_eur(p.cost_cents, symbol=False),
                     format_km(p.co2_kg),
                     format_km(p.diesel_co2_kg),
                 )

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from mailroom.errors import ValidationFailed
 from mailroom.extensions import db
 from mailroom.models.outgoing import CarrierProduct, ProductKind, Tariff
+from mailroom.services.formatting import format_eur  # noqa: F401 (the outgoing views import it from here)
 
 DP = "Deutsche Post"
 DHL = "DHL"
@@ -260,16 +261,6 @@ def parse_eur(text: str, what: str = "Der Betrag") -> int:
     except InvalidOperation as exc:  # pragma: no cover - the pattern rules it out
         raise ValidationFailed(f"{what} „{text}“ ist kein Euro-Betrag.", code="invalid_amount") from exc
     return int(cents)
-
-
-def format_eur(cents: int | None, *, symbol: bool = True) -> str:
-    """Cents as German euro text: 123456 -> "1.234,56 €"."""
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""
-    euros, rest = divmod(abs(cents), 100)
-    text = f"{sign}{euros:,}".replace(",", ".") + f",{rest:02d}"
-    return f"{text} €" if symbol else text
 
 
 def plain_eur(cents: int) -> str:

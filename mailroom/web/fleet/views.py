@@ -14,6 +14,7 @@ from mailroom.errors import DomainError, ValidationFailed
 from mailroom.models import ChargeLocation, Role, TripPurpose, User
 from mailroom.services import fleet
 from mailroom.services.clock import local_today
+from mailroom.services.formatting import format_eur
 from mailroom.services.lookup import get_or_404
 from mailroom.web.access import roles_required
 from mailroom.web.actions import commit_or_flash
@@ -25,7 +26,11 @@ FORM_ERROR_STATUS = 422
 
 @bp.context_processor
 def _helpers() -> dict:
-    return {"fmt": fleet.format_km, "euro": fleet.euro, "location_label": lambda value: ChargeLocation(value).label}
+    return {
+        "fmt": fleet.format_km,
+        "euro": lambda cents: format_eur(cents, symbol=False),
+        "location_label": lambda value: ChargeLocation(value).label,
+    }
 
 
 def _optional_int(value: str | None, what: str) -> int | None:
