@@ -55,6 +55,12 @@ class SearchModel:
     time_np: np.ndarray = field(init=False)
     partners: dict[int, list[tuple[int, int]]] = field(init=False)
     group: dict[int, list[int]] = field(init=False)  # node -> its internal-mail group (pickups first)
+    # the same numbers as arrays, for the compiled kernels (`routes.kernels`)
+    tw_lo_np: np.ndarray = field(init=False)
+    tw_hi_np: np.ndarray = field(init=False)
+    deliver_np: np.ndarray = field(init=False)
+    is_simple_np: np.ndarray = field(init=False)
+    is_reload_np: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         self.metres_np = np.array(self.metres, dtype=np.int64)
@@ -70,6 +76,12 @@ class SearchModel:
             for m in members:
                 self.group[m] = members
         self.is_simple = [self.simple(node) for node in range(len(self.metres))]
+        self.tw_lo_np = np.array(self.tw_lo, dtype=np.int64)
+        self.tw_hi_np = np.array(self.tw_hi, dtype=np.int64)
+        self.deliver_np = np.array(self.deliver, dtype=np.int64)
+        self.is_simple_np = np.array(self.is_simple, dtype=np.bool_)
+        self.is_reload_np = np.zeros(len(self.metres), dtype=np.bool_)
+        self.is_reload_np[list(self.reload_owner)] = True
         for members in {id(g): g for g in self.group.values()}.values():
             deliveries = {d for _, d in self.pairs}
             members.sort(key=lambda m: (m in deliveries, m))

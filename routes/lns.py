@@ -11,7 +11,8 @@ reported plan.
 
 Feasibility of an insertion follows the OR-Tools model's own integer rules (`routes.feasible`), so that
 OR-Tools accepts every plan of the loop: earliest and latest service starts per position ("time slack"),
-range and load slack give an O(1) test per position, vectorised over all positions of all routes.
+range and load slack give an O(1) test per position, run over all positions of all routes at once by
+the compiled kernels of `routes.kernels`.
 Positions that these tests cannot decide alone (a van with a break, a route with a second round, pickups
 or internal mail) are confirmed by a full O(route length) check of the changed route, cheapest candidate
 first.
@@ -19,60 +20,28 @@ first.
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
+from routes import kernels
 from routes.feasible import Routes, SearchModel, VehicleSpec, route_feasible
 
 __all__ = ["Routes", "SearchModel", "Sisr", "VehicleSpec", "route_feasible"]
-
-_P, _Q, _A, _LOQ, _ZQ, _ESLACK, _CSLACK, _EXACT, _OWNER, _POS, _KEY = range(11)
-_FREE = 1 << 60  # "no limit" in a slack row
 
 
 def _block(m: SearchModel, v: int, route: list[int]) -> np.ndarray:
     """Insertion positions of one route with what the O(1) tests need (see `Sisr._best_position`)."""
     spec = m.vehicles[v]
-    t = m.time_ls[spec.time_key]
-    seq = [spec.start_node, *route, 0]
-    n = len(seq)
-    tw_lo, tw_hi = m.tw_lo, m.tw_hi
-    # column j = the position between seq[j] and q = seq[j + 1]
-    lo_q = [tw_lo[node] for node in seq[1:]]
-    lo_q[-1] = 0
-    a = [0] * (n - 1)  # earliest service start at seq[j]
-    x = a[0] = spec.start_lo
-    prev = seq[0]
-    for i in range(1, n - 1):
-        node = seq[i]
-        x = max(lo_q[i - 1], x + t[prev][node])
-        a[i] = x
-        prev = node
-    z_q = [0] * (n - 1)  # latest service start at q
-    zz = z_q[-1] = spec.end_hi
-    for i in range(n - 2, 0, -1):
-        node = seq[i]
-        zz = min(tw_hi[node], zz - t[node][seq[i + 1]])
-        z_q[i - 1] = zz
-    has_reload = not m.reload_owner.keys().isdisjoint(route)
-    simple = not has_reload and all(map(m.is_simple.__getitem__, route))
-    metres = m.metres
-    out = np.empty((11, n - 1), dtype=np.int64)
-    out[:5] = np.array([seq[:-1], seq[1:], a, lo_q, z_q], dtype=np.int64)
-    if has_reload:
-        out[_ESLACK] = _FREE
-    else:
-        out[_ESLACK] = spec.energy_cap - sum(metres[p][q] for p, q in itertools.pairwise(seq))
-    out[_CSLACK] = spec.capacity - sum(map(m.deliver.__getitem__, route)) if simple else _FREE
-    out[_EXACT] = simple and not spec.breaks
-    out[_OWNER] = v
-    out[_POS] = np.arange(n - 1)
-    out[_KEY] = spec.time_key
-    return out
+    seq = np.array([spec.start_node, *route, 0], dtype=np.int64)
+    return kernels.fill_block(
+        seq, m.time_np[spec.time_key], m.tw_lo_np, m.tw_hi_np, m.metres_np, m.deliver_np, m.is_simple_np,
+        m.is_reload_np, spec.start_lo, spec.end_hi, spec.energy_cap, spec.capacity, bool(spec.breaks), v,
+        spec.time_key,
+    )  # fmt: skip
 
 
 class Sisr:
@@ -106,8 +75,12 @@ class Sisr:
         self.iterations = 0
         self._blocks: dict[tuple[int, ...], np.ndarray] = {}
         self.hard: set[int] = set()
+        self._no_draws = np.empty(0, dtype=np.float64)
+        self._empty_blocks = [_block(model, v, []) for v in range(len(model.vehicles))]
 
     def _block(self, v: int, route: list[int]) -> np.ndarray:
+        if not route:
+            return self._empty_blocks[v]
         key = (v, *route)
         block = self._blocks.get(key)
         if block is None:
@@ -212,6 +185,7 @@ class Sisr:
             todo.append(list(members))
         blocks = [self._block(v, r) for v, r in enumerate(routes)]
         where = {c: k for k, r in enumerate(routes) for c in r}
+        active = self._active(routes)
         unplaced: list[int] = []
         for members in todo:
             saved = {}
@@ -220,14 +194,17 @@ class Sisr:
             only: int | None = None
             added = 0
             for c in members:
-                k, pos, delta = self._best_position(routes, blocks, where, c, only)
+                k, pos, delta = self._best_position(routes, blocks, where, c, only, active)
                 if k < 0:
                     ok = False
                     break
                 added += delta
                 if k not in saved:
                     saved[k] = list(routes[k])
+                was_empty = not routes[k]
                 routes[k].insert(pos, c)
+                if was_empty:
+                    active = self._active(routes)
                 where[c] = k
                 blocks[k] = self._block(k, routes[k])
                 placed.append(c)
@@ -238,13 +215,34 @@ class Sisr:
                 for k, r in saved.items():
                     routes[k] = r
                     blocks[k] = self._block(k, r)
+                if not all(saved.values()):
+                    active = self._active(routes)
                 for c in placed:
                     where.pop(c, None)
                 unplaced.extend(members)
         return routes, unplaced
 
+    def _active(self, routes: Routes) -> list[int]:
+        """The routes whose positions are offered: every used one, and one empty route per kind of van
+        (empty routes of vans that are alike offer the same positions)."""
+        active, seen_empty = [], set()
+        for k, r in enumerate(routes):
+            if not r:
+                sig = self.signature[k]
+                if sig in seen_empty:
+                    continue
+                seen_empty.add(sig)
+            active.append(k)
+        return active
+
     def _best_position(
-        self, routes: Routes, blocks: list[np.ndarray], where: dict[int, int], c: int, only: int | None
+        self,
+        routes: Routes,
+        blocks: list[np.ndarray],
+        where: dict[int, int],
+        c: int,
+        only: int | None,
+        active: list[int],
     ) -> tuple[int, int, int]:
         """Cheapest feasible (route, position, added metres) for `c`, or (-1, -1, 0).
 
@@ -252,42 +250,22 @@ class Sisr:
         still by its latest start, range and capacity; positions these tests cannot settle alone are
         confirmed by `route_feasible`, cheapest first. Empty routes of identical vans count once."""
         m = self.m
-        if only is not None:
-            cat = blocks[only]
-        else:
-            parts, seen_empty = [], set()
-            for k, r in enumerate(routes):
-                if not r:
-                    sig = self.signature[k]
-                    if sig in seen_empty:
-                        continue
-                    seen_empty.add(sig)
-                parts.append(blocks[k])
-            cat = np.concatenate(parts, axis=1)
-        p, q = cat[_P], cat[_Q]
-        tm = self.time_np
-        if tm.shape[0] == 1:
-            t_pc, t_cq = tm[0, p, c], tm[0, c, q]
-        else:
-            t_pc, t_cq = tm[cat[_KEY], p, c], tm[cat[_KEY], c, q]
-        ac = np.maximum(m.tw_lo[c], cat[_A] + t_pc)
-        md = m.metres_np
-        delta = md[p, c] + md[c, q] - md[p, q]
-        ok = (ac <= m.tw_hi[c]) & (np.maximum(cat[_LOQ], ac + t_cq) <= cat[_ZQ]) & (delta <= cat[_ESLACK])
-        c_simple = m.simple(c)
-        if c_simple:
-            ok &= cat[_CSLACK] >= m.deliver[c]
-        if self.blink > 0:
-            ok &= self.rng.random(len(ok)) >= self.blink
-        cand = np.flatnonzero(ok)
-        if len(cand) == 0:
+        cat = blocks[only] if only is not None else np.concatenate([blocks[k] for k in active], axis=1)
+        c_simple = m.is_simple[c]
+        draws = cast(np.ndarray, self.rng.random(cat.shape[1])) if self.blink > 0 else self._no_draws
+        order, deltas = kernels.scan_positions(
+            cat, c, self.time_np, m.metres_np, m.tw_lo[c], m.tw_hi[c], m.deliver[c], c_simple, draws, self.blink
+        )
+        if len(order) == 0:
             return -1, -1, 0
-        order = cand[np.argsort(delta[cand], kind="stable")]
-        owner, pos_row, exact = cat[_OWNER], cat[_POS], cat[_EXACT]
-        for checks, j in enumerate(order):
+        owner, pos_row, exact = cat[kernels.OWNER], cat[kernels.POS], cat[kernels.EXACT]
+        if c_simple and exact[order[0]]:  # the cheapest position needs no further check
+            j = order[0]
+            return int(owner[j]), int(pos_row[j]), int(deltas[0])
+        for checks, (j, delta) in enumerate(zip(order.tolist(), deltas.tolist(), strict=True)):
             k, pos = int(owner[j]), int(pos_row[j])
             if exact[j] and c_simple:
-                return k, pos, int(delta[j])
+                return k, pos, delta
             if checks >= self.max_checks:
                 break
             trial = [*routes[k][:pos], c, *routes[k][pos:]]
@@ -295,7 +273,7 @@ class Sisr:
             good = route_feasible(m, k, trial, where)
             where.pop(c, None)
             if good:
-                return k, pos, int(delta[j])
+                return k, pos, delta
         return -1, -1, 0
 
     # --- main loop -----------------------------------------------------------------------------------
