@@ -7,8 +7,8 @@ few dozen positions); compiled, the loop runs several times as many iterations i
 is what the search's quality grows with. The rules are those of `routes.feasible` (the OR-Tools
 model's integer rules); `tests/routes/test_kernels.py` holds both to the same answers.
 
-Compiled on first import and cached next to this file (`cache=True`), so a process pays the compile
-once per installation, not per plan.
+Compiled for the signatures given when this module is first imported (about 3 s, outside any plan's time
+limit) and cached next to this file (`cache=True`), so later imports load the machine code.
 """
 
 from __future__ import annotations
@@ -22,7 +22,11 @@ ROWS = 11
 FREE = 1 << 60  # "no limit" in a slack row
 
 
-@njit(cache=True)
+@njit(
+    "int64[:, ::1](int64[::1], int64[:, ::1], int64[::1], int64[::1], int64[:, ::1], int64[::1], boolean[::1],"
+    " boolean[::1], int64, int64, int64, int64, boolean, int64, int64)",
+    cache=True,
+)
 def fill_block(
     seq: np.ndarray,
     t: np.ndarray,
@@ -89,7 +93,11 @@ def fill_block(
     return out
 
 
-@njit(cache=True)
+@njit(
+    "Tuple((int64[::1], int64[::1]))(int64[:, ::1], int64, int64[:, :, ::1], int64[:, ::1], int64, int64, int64,"
+    " boolean, float64[::1], float64)",
+    cache=True,
+)
 def scan_positions(
     cat: np.ndarray,
     c: int,
