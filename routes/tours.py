@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from routes.model import (
     DAY_MINUTES,
     Problem,
@@ -204,6 +206,9 @@ def _stop_by_id(data: _Data, sid: str) -> Stop:
     raise KeyError(sid)
 
 
+# Seconds the explanation of left-out stops may add beyond the plan's time limit (small days need less).
+EXPLAIN_GRACE_S = 0.5
+
 _RELAX_DETAIL = {
     "range": (UnservedReason.RANGE, "the vans' remaining range does not reach it together with the other stops"),
     "capacity": (UnservedReason.CAPACITY, "the vans' load capacity over all rounds is used up by the other stops"),
@@ -220,11 +225,16 @@ def _explain_dropped(
 ) -> list[Unserved]:
     """Find the constraint family that keeps each dropped must-visit stop out, by relaxing one at a time."""
     out: dict[str, Unserved] = {}
-    budget = max(0.3, min(2.0, time_limit_s / 4))
-    for relax in ("capacity", "range", "time_window", "shift"):
+    relaxations = ("capacity", "range", "time_window", "shift")
+    # The plan's time limit is a hard cap: the explanation gets what the search left (at least a short
+    # grace, enough for small days); a relaxation it has no time for leaves the general reason.
+    explain_until = max(t0 + time_limit_s, time.perf_counter() + EXPLAIN_GRACE_S)
+    for k, relax in enumerate(relaxations):
         pending = [s for s in dropped if s.id not in out]
-        if not pending:
+        left = explain_until - time.perf_counter()
+        if not pending or left < 0.05:
             break
+        budget = max(0.05, min(2.0, time_limit_s / 4, left / (len(relaxations) - k)))
         _, sol = _build_and_solve(problem, stops, budget, 200 + 10 * len(stops), relax=relax)
         if not sol.status_ok:
             continue
