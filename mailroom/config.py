@@ -12,7 +12,10 @@ class DefaultConfig:
     SECRET_KEY: str | None = None
     # None: sqlite file in the instance folder (filled in by create_app).
     DATABASE_URL: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}  # noqa: RUF012
+    # No pool pre-ping: it costs a round trip per connection checkout, and a scan-in checks out two or three.
+    # After a database restart a request on a stale pooled connection gets 503 with Retry-After instead (the
+    # pool is refreshed then; scan stations and phones retry with the same Idempotency-Key).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # noqa: RUF012
     # Connections kept open per process. A request holds up to two at once (its session, and the short
     # transaction of the Idempotency-Key claim or the incoming-number counter): at least twice the server's
     # threads, or every request beyond the pool opens (and closes) a new database connection.

@@ -22,7 +22,7 @@ from mailroom.errors import DomainError, ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import IdempotencyKey
 from mailroom.services.clock import now_utc
-from mailroom.services.upsert import insert_unless_exists
+from mailroom.services.sql import autocommit, insert_unless_exists
 
 HEADER = "Idempotency-Key"
 KEY_MAX = 255
@@ -101,8 +101,8 @@ def claim(*, user_id: int, key: str, method: str, path: str, fingerprint: str) -
             "created_at": now,
         }  # fmt: skip
         try:
-            with db.engine.begin() as connection:
-                # The key's row is written, or (the key exists: a retry) read, in one short transaction.
+            with autocommit() as connection:
+                # The key's row is written (one atomic statement), or, the key exists (a retry), read.
                 claim_id = connection.execute(
                     insert_unless_exists(table, values, unique=["user_id", "key"]).returning(table.c.id)
                 ).scalar_one_or_none()
@@ -128,7 +128,7 @@ def claim(*, user_id: int, key: str, method: str, path: str, fingerprint: str) -
         if row.status_code is not None:
             return _stored(row)
         if now - row.created_at > ABANDONED_AFTER:
-            with db.engine.begin() as connection:  # take over a dead request's claim (one taker wins)
+            with autocommit() as connection:  # take over a dead request's claim (one taker wins)
                 taken = connection.execute(
                     update(table)
                     .where(table.c.id == row.id, table.c.created_at == row.created_at, table.c.status_code.is_(None))
@@ -157,7 +157,7 @@ def record(claim_: Claim, *, status_code: int, mimetype: str | None, body: bytes
 
 def release(claim_: Claim) -> None:
     """Give the key free again: the request failed without storing anything, a retry may run it."""
-    with db.engine.begin() as connection:
+    with autocommit() as connection:
         connection.execute(
             delete(IdempotencyKey).where(IdempotencyKey.id == claim_.id, IdempotencyKey.status_code.is_(None))
         )

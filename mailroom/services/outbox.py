@@ -26,7 +26,7 @@ from mailroom.extensions import db
 from mailroom.models import EventKind, MailItem, OutboxMessage, OutboxStatus
 from mailroom.services import custody, notify
 from mailroom.services.clock import now_utc
-from mailroom.services.upsert import insert_unless_exists
+from mailroom.services.sql import insert_unless_exists
 
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_LEASE_S = 120.0

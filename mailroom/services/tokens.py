@@ -17,6 +17,7 @@ from mailroom.errors import NotFound, ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import ApiToken, User
 from mailroom.services.clock import now_utc
+from mailroom.services.sql import autocommit
 
 PREFIX = "mr_"
 NAME_MAX = 80
@@ -60,7 +61,7 @@ def authenticate(plaintext: str | None) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         # In its own short transaction: the request's transaction stays free of writes until the view writes,
         # so a slow request (an upload being read for seconds) holds no write lock (SQLite's is database-wide).
-        with db.engine.begin() as connection:
+        with autocommit() as connection:
             connection.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
         set_committed_value(token, "last_used_at", now)
     return user

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import IntegerConverter
 
@@ -30,6 +31,7 @@ GERMAN_ERRORS = {
     422: ("Ungültige Eingabe", "Die Eingabe konnte nicht verarbeitet werden."),
     429: ("Zu viele Versuche", "Bitte warten Sie einen Moment und versuchen Sie es erneut."),
     500: ("Interner Fehler", "Es ist ein Fehler aufgetreten. Bitte versuchen Sie es später erneut."),
+    503: ("Kurz nicht verfügbar", "Die Datenbank war kurz nicht erreichbar. Bitte versuchen Sie es gleich erneut."),
 }
 
 
@@ -162,6 +164,17 @@ def _register_error_handlers(app: Flask) -> None:
             body, status = response
             response = app.make_response((body, status, {"Allow": ", ".join(sorted(exc.valid_methods))}))
         return response
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError):
+        db.session.rollback()
+        if not exc.connection_invalidated:
+            return unexpected_error(exc)
+        # The database went away under a pooled connection (a restart): SQLAlchemy has dropped the pool,
+        # the next request connects anew. Nothing of this request was stored; it may simply be sent again.
+        app.logger.warning("database connection lost: %s", exc.orig)
+        body, status = error_response(503, "database_unavailable", GERMAN_ERRORS[503][1])
+        return app.make_response((body, status, {"Retry-After": "1"}))
 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception):

@@ -8,7 +8,7 @@ from mailroom.extensions import db
 from mailroom.models import (
     IncomingCounter,
 )
-from mailroom.services.upsert import insert_unless_exists
+from mailroom.services.sql import autocommit, insert_unless_exists
 
 # --- receipt stamp -------------------------------------------------------------------------------
 
@@ -27,10 +27,10 @@ def next_incoming_number(year: int) -> int:
         .returning(table.c.last_number)
     )
     if db.session.get_bind().dialect.name == "postgresql":
-        # Its own short transaction on a second connection: the counter row is locked only while the
-        # number is taken, not while the rest of the scan-in (and its commit) runs. A request that fails
+        # One statement committed on its own on a second connection: the counter row is locked only while
+        # the number is taken, not while the rest of the scan-in (and its commit) runs. A request that fails
         # afterwards leaves its number unused (a gap), never a number given twice.
-        with db.engine.begin() as connection:
+        with autocommit() as connection:
             number = connection.execute(bump).scalar_one_or_none()
             if number is None:
                 connection.execute(_counter_insert(year))
