@@ -60,6 +60,9 @@ def init_app(app: Flask) -> None:
     for bp in (main_bp, auth_bp, intake_bp, dispatch_bp, courier_bp, fleet_bp, admin_bp, api_bp, ops_bp, outgoing_bp):
         app.register_blueprint(bp)
 
+    from mailroom.web import read_only
+
+    read_only.init_app(app)  # the first after_request registered runs last, after every other one
     app.before_request(enforce_declared_access)
     app.before_request(_audit_actor)
     app.teardown_request(_audit_actor_reset)
