@@ -16,9 +16,9 @@ class DefaultConfig:
     # After a database restart a request on a stale pooled connection gets 503 with Retry-After instead (the
     # pool is refreshed then; scan stations and phones retry with the same Idempotency-Key).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # noqa: RUF012
-    # Connections kept open per process. A request holds up to two at once (its session, and the short
-    # transaction of the Idempotency-Key claim or the incoming-number counter): at least twice the server's
-    # threads, or every request beyond the pool opens (and closes) a new database connection.
+    # Connections kept open per process, in each of two pools: the requests' transactions, and the side
+    # engine's single statements (Idempotency-Key claims, the incoming-number counter). A request holds at
+    # most one of each: at least the server's threads, or every request beyond opens a new connection.
     DATABASE_POOL_SIZE = 20
 
     TIMEZONE = "Europe/Berlin"  # days, day boundaries and displayed times (services/clock.py)
