@@ -128,6 +128,7 @@ def serve_command(host: str, port: int, threads: int, workers: int, with_worker:
             waitress_serve(app, host=host, port=port, threads=threads, ident="mailroom", **limits)
 
     processes = f" in {workers} Prozessen" if workers > 1 else ""
+    click.echo(f"Anmeldung: http://{host}:{port}/login")
     if not with_worker:
         click.echo(f"mailroom läuft auf http://{host}:{port}/{processes} (Strg+C beendet)")
         sys.stdout.flush()

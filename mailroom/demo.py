@@ -176,5 +176,5 @@ def seed(*, history_days: int = 30, seed_value: int = 2026) -> list[DemoLogin]:
 def format_logins(logins: list[DemoLogin]) -> str:
     lines = ["Demo-Zugänge (Benutzername / Passwort / Rolle):"]
     lines += [f"  {login.username:<10} {login.password:<16} {login.role.label}" for login in logins]
-    lines.append("Anmeldung: http://127.0.0.1:5000/login")
+    lines.append("Anmeldung: /login auf der Adresse, die `mailroom serve` nennt.")
     return "\n".join(lines) + "\n"
