@@ -439,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--items", type=int, default=500, help="new items per client (default 500)")
-    # Two processes per core of two threads each: measured best on 2 cores (4 x 2 beat 2 x 4 by 25-45 %,
+    # Two processes per core of two threads each: measured best on 2 cores (4 x 2 beat 2 x 4 by 24-46 %,
     # 1 thread per process and 6 or 8 processes were slower); Python runs one thread per process at a time.
     parser.add_argument("--threads", type=int, default=2, help="server threads per process (default 2)")
     parser.add_argument(

@@ -105,14 +105,13 @@ def _configure_side_engine(app: Flask) -> None:
     commit loses at most a claim (the retry claims again) or a number (a gap), never an acknowledged item.
     One waiting flush per scan-in instead of three."""
     from sqlalchemy import create_engine, event
-    from sqlalchemy.engine import make_url
 
     from mailroom.extensions import db
     from mailroom.services.sql import SIDE_ENGINE
 
     with app.app_context():
         main = db.engine
-    if main.dialect.name == "sqlite" and make_url(str(main.url)).database in (None, "", ":memory:"):
+    if main.dialect.name == "sqlite" and main.url.database in (None, "", ":memory:"):
         return  # an in-memory database exists once, on the main engine's connection
     options = {k: v for k, v in app.config["SQLALCHEMY_ENGINE_OPTIONS"].items() if k != "connect_args"}
     connect_args = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {}))
