@@ -144,7 +144,7 @@ def temporary_postgres() -> Iterator[str]:
 
 
 class Browser:
-    """One keep-alive connection with cookies."""
+    """One connection with cookies (kept alive while the server allows; reopened when it closes it)."""
 
     def __init__(self, port: int) -> None:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)

@@ -154,7 +154,12 @@ def _gunicorn_server(host: str, port: int, workers: int, threads: int):
                 "workers": workers,
                 "threads": threads,
                 "worker_class": "gthread",
-                "keepalive": 75,  # scan stations and scanners keep their connection between scans
+                # No keep-alive: a kept-alive connection stays with the process that accepted it, so a few busy
+                # scan stations can queue behind one process (one GIL) while another idles. Closed after each
+                # answer, the next request goes to whichever process is free. Measured on 2 cores, 8 stations:
+                # 1.57-1.70 cores busy with keep-alive, 1.96 without (benchmarks/load.py). Behind a reverse proxy
+                # (nginx by default opens a connection per request to its upstream) this changes nothing.
+                "keepalive": 0,
                 "graceful_timeout": 30,
                 "accesslog": None,
             }

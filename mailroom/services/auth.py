@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from mailroom.errors import DomainError, ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import LoginSession, Role, User, utcnow
+from mailroom.services.sql import prepared
 
 MIN_PASSWORD_LENGTH = 10
 # Compared against when the user does not exist, so both paths cost the same time.
@@ -73,16 +74,22 @@ def end_session(session_id: str | None) -> None:
             row.ended_at = utcnow()
 
 
+@prepared
+def _live_session_user():
+    return (
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.id == bindparam("user_id"), LoginSession.id == bindparam("session_id"))
+        .where(LoginSession.ended_at.is_(None))
+    )
+
+
 def session_user(user_id: int, version: int, session_id: str | None) -> User | None:
     """The user of a live session: active, the same session version, the login not ended. One query
     (it runs on every request of a signed-in user)."""
     if not session_id:
         return None
-    user = db.session.scalar(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(User.id == user_id, LoginSession.id == session_id, LoginSession.ended_at.is_(None))
-    )
+    user = db.session.scalar(_live_session_user(), {"user_id": user_id, "session_id": session_id})
     if user is None or not user.active or (user.session_version or 1) != version:
         return None
     return user

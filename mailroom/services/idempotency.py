@@ -14,15 +14,17 @@ import hashlib
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, bindparam, delete, literal_column, select, true, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError
 
 from mailroom.errors import DomainError, ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import IdempotencyKey
 from mailroom.services.clock import now_utc
-from mailroom.services.sql import autocommit, insert_unless_exists
+from mailroom.services.sql import autocommit, insert_unless_exists, prepared
 
 HEADER = "Idempotency-Key"
 KEY_MAX = 255
@@ -88,12 +90,67 @@ def _stored(row) -> StoredResponse:
     )
 
 
-def claim(*, user_id: int, key: str, method: str, path: str, fingerprint: str) -> Claim | StoredResponse:
+@prepared
+def _claim_insert():
+    table = IdempotencyKey.__table__
+    return insert_unless_exists(table, unique=["user_id", "key"]).returning(table.c.id)
+
+
+@prepared
+def _claim_lookup():
+    table = IdempotencyKey.__table__
+    return select(table).where(table.c.user_id == bindparam("user_id"), table.c.key == bindparam("key"))
+
+
+CLAIM_COLUMNS = ("key", "user_id", "method", "path", "request_hash", "created_at")
+
+
+@prepared
+def _claim_or_lookup():
+    """PostgreSQL: the claim and, for a key that exists, its row, in one statement (a retry's round trip
+    less). The statement's snapshot does not see the row its own insert wrote, so a claim gives
+    (id, no row); a key that exists gives (no id, its row), or (no id, no row) when its row was committed
+    after the snapshot was taken (then the loop asks again)."""
+    table = IdempotencyKey.__table__
+    claimed = (
+        postgresql.insert(table)
+        .values({name: bindparam(f"new_{name}") for name in CLAIM_COLUMNS})
+        .on_conflict_do_nothing(index_elements=[table.c.user_id, table.c.key])
+        .returning(table.c.id)
+        .cte("claimed")
+    )
+    one_row = select(literal_column("1").label("one")).subquery("one_row")
+    existing = and_(table.c.user_id == bindparam("new_user_id"), table.c.key == bindparam("new_key"))
+    return select(claimed.c.id.label("claim_id"), table).select_from(
+        one_row.outerjoin(claimed, true()).outerjoin(table, existing)
+    )
+
+
+def _claim_once(connection, values: dict) -> tuple[int | None, Any]:
+    """(claim id, None) when this request claimed the key, else (None, the key's row or None)."""
+    if connection.dialect.name == "postgresql":
+        found = connection.execute(_claim_or_lookup(), {f"new_{name}": values[name] for name in CLAIM_COLUMNS}).one()
+        return found.claim_id, (found if found.id is not None else None)
+    claim_id = connection.execute(_claim_insert(), values).scalar_one_or_none()
+    if claim_id is not None:
+        return claim_id, None
+    return None, connection.execute(_claim_lookup(), {"user_id": values["user_id"], "key": values["key"]}).first()
+
+
+@prepared
+def _record_answer():
+    table = IdempotencyKey.__table__  # a Core update: no ORM objects of keys to keep in step, no autoflush
+    return update(table).where(table.c.id == bindparam("claim_id"))  # SET: the columns of the parameters
+
+
+def claim(
+    *, user_id: int, key: str, method: str, path: str, fingerprint: str, wait_seconds: float = WAIT_SECONDS
+) -> Claim | StoredResponse:
     """Claim `key` for this request, or return the answer stored for it. Raises KeyReused for another
     request under the same key and StillRunning when the first request does not finish in time.
     Runs on its own connection: the caller's session must not hold a write lock (commit before)."""
     table = IdempotencyKey.__table__
-    deadline = time.monotonic() + WAIT_SECONDS
+    deadline = time.monotonic() + wait_seconds
     while True:
         now = now_utc()
         values = {
@@ -103,14 +160,7 @@ def claim(*, user_id: int, key: str, method: str, path: str, fingerprint: str) -
         try:
             with autocommit() as connection:
                 # The key's row is written (one atomic statement), or, the key exists (a retry), read.
-                claim_id = connection.execute(
-                    insert_unless_exists(table, values, unique=["user_id", "key"]).returning(table.c.id)
-                ).scalar_one_or_none()
-                row = None
-                if claim_id is None:
-                    row = connection.execute(
-                        select(table).where(table.c.user_id == user_id, table.c.key == key)
-                    ).first()
+                claim_id, row = _claim_once(connection, values)
         except OperationalError:  # SQLite busy beyond its timeout: try again until the deadline
             if time.monotonic() > deadline:
                 raise StillRunning("Die Anfrage wird noch bearbeitet. Bitte gleich erneut senden.") from None
@@ -146,12 +196,11 @@ def record(claim_: Claim, *, status_code: int, mimetype: str | None, body: bytes
     """Store the answer in the current transaction of db.session (the caller commits)."""
     if len(body) > MAX_STORED_BODY:
         body = b""
-    table = IdempotencyKey.__table__  # a Core update: no ORM objects of keys to keep in step, no autoflush
     db.session.execute(
-        update(table)
-        .where(table.c.id == claim_.id)
-        .values(status_code=status_code, mimetype=mimetype, response_body=body, location=location)
-    )
+        _record_answer(),
+        {"claim_id": claim_.id, "status_code": status_code, "mimetype": mimetype, "response_body": body,
+         "location": location},
+    )  # fmt: skip
     claim_.finished = True
 
 

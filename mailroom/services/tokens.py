@@ -10,14 +10,14 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mailroom.errors import NotFound, ValidationFailed
 from mailroom.extensions import db
 from mailroom.models import ApiToken, User
 from mailroom.services.clock import now_utc
-from mailroom.services.sql import autocommit
+from mailroom.services.sql import autocommit, prepared
 
 PREFIX = "mr_"
 NAME_MAX = 80
@@ -45,13 +45,18 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     return token, plaintext
 
 
+@prepared
+def _token_and_user():
+    # Token and user in one query: it runs on every API request.
+    query = select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+    return query.where(ApiToken.token_hash == bindparam("token_hash"))
+
+
 def authenticate(plaintext: str | None) -> User | None:
     """The active user of a valid, unrevoked token, or None."""
     if not plaintext or not plaintext.startswith(PREFIX) or len(plaintext) > 200:
         return None
-    # Token and user in one query: it runs on every API request.
-    query = select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-    row = db.session.execute(query.where(ApiToken.token_hash == hash_token(plaintext))).first()
+    row = db.session.execute(_token_and_user(), {"token_hash": hash_token(plaintext)}).first()
     if row is None:
         return None
     token, user = row

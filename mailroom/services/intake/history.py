@@ -55,17 +55,22 @@ def _users(user_ids: set[int]) -> dict[int, User]:
     return users
 
 
-def history(item: MailItem) -> list[HistoryRow]:
+def history(item: MailItem, *, new_item: bool = False) -> list[HistoryRow]:
     """The item's custody log with names (who, where, receiver), oldest first; one query for the events
-    and their proofs, one each for the users, sites and tours they name (none for users already loaded)."""
-    events = list(
-        db.session.scalars(
-            select(MailEvent)
-            .where(MailEvent.item_id == item.id)
-            .options(joinedload(MailEvent.proof))
-            .order_by(MailEvent.at, MailEvent.id)
+    and their proofs, one each for the users, sites and tours they name (none for users already loaded).
+    `new_item`: the item was created in this transaction, so all its events are in memory (`item.events`,
+    filled as they were recorded, with a proof only if one was made with them): no query for them."""
+    if new_item:
+        events = sorted(item.events, key=lambda event: (event.at, event.id))
+    else:
+        events = list(
+            db.session.scalars(
+                select(MailEvent)
+                .where(MailEvent.item_id == item.id)
+                .options(joinedload(MailEvent.proof))
+                .order_by(MailEvent.at, MailEvent.id)
+            )
         )
-    )
     user_ids = {e.user_id for e in events if e.user_id}
     site_ids = {e.site_id for e in events if e.site_id}
     users = _users(user_ids)
@@ -94,7 +99,8 @@ def history(item: MailItem) -> list[HistoryRow]:
             tour_name = tour.display_name if tour is not None else "Tour"
             where = f"{where}, {tour_name}" if where else tour_name
         user = users.get(event.user_id) if event.user_id is not None else None
-        proof: HandoverProof | None = event.proof
+        # A new item's events: a proof made with its event is in memory, else there is none (no lazy load).
+        proof: HandoverProof | None = vars(event).get("proof") if new_item else event.proof
         status_label = None
         if event.to_status and event.from_status != event.to_status:
             status_label = ITEM_STATUS_LABELS.get(ItemStatus(event.to_status))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import BindParameter, bindparam, or_, select
 from sqlalchemy.orm import selectinload
 
 from labels import codes as carrier_codes
@@ -17,6 +17,7 @@ from mailroom.models import (
 from mailroom.models.mail import ITEM_KIND_LABELS
 from mailroom.services.intake.common import CODE_MAX
 from mailroom.services.lookup import get_or_404, ilike_text
+from mailroom.services.sql import prepared
 
 # --- lookups ---------------------------------------------------------------------------------------
 
@@ -30,16 +31,22 @@ def normalise_code(value: str | None) -> str:
     return info.value or text
 
 
+@prepared
+def _item_by_code():
+    code: BindParameter[str] = bindparam("code")
+    return (
+        select(MailItem)
+        .where(or_(MailItem.code == code, MailItem.carrier_code == code, MailItem.incoming_number == code))
+        .limit(1)
+    )
+
+
 def find_item(value: str | None) -> MailItem | None:
     """The item with this code, carrier code or incoming number (one indexed query)."""
     code = normalise_code(value)
     if not code or len(code) > CODE_MAX:
         return None
-    return db.session.scalar(
-        select(MailItem)
-        .where(or_(MailItem.code == code, MailItem.carrier_code == code, MailItem.incoming_number == code))
-        .limit(1)
-    )
+    return db.session.scalar(_item_by_code(), {"code": code})
 
 
 def get_item(item_id: int) -> MailItem:

@@ -91,9 +91,9 @@ def openapi():
     return current_app.json.response(document)
 
 
-def _item_with_events(item) -> dict:
+def _item_with_events(item, *, new_item: bool = False) -> dict:
     data = intake.item_to_json(item)
-    data["events"] = [intake.event_to_json(row) for row in intake.history(item)]
+    data["events"] = [intake.event_to_json(row) for row in intake.history(item, new_item=new_item)]
     return data
 
 
@@ -153,7 +153,7 @@ def create_item(json: NewItem):
     if result.created and details:
         intake.set_details(result.item, details, user=g.api_user)
     payload = result.to_json()
-    payload["item"] = _item_with_events(result.item)
+    payload["item"] = _item_with_events(result.item, new_item=result.created)
     return payload, 201 if result.created else 200
 
 

@@ -158,6 +158,27 @@ def test_same_code_from_eight_scanners_at_once_on_scans(api_server):
     assert item.envelope_sha256 is not None  # the scan kept with the item
 
 
+def test_a_new_items_answer_shows_the_custody_log_as_stored(api_server):
+    """The answer of a create is built from the events just recorded, without reading them back: it must
+    say what a later read of the stored log says (a RECEIVED event, and a DETAILS event for the details)."""
+    plain = _post(api_server, "/items", json={"code": carrier_codes.make_s10("RR", 51_000_001)})
+    detailed = _post(
+        api_server,
+        "/items",
+        json={"kind": "pzu", "org_unit": "FD32", "file_number": "32-9/26", "sender": "Amtsgericht Oldenburg"},
+    )
+    for created, kinds in ((plain, ["received"]), (detailed, ["received", "details"])):
+        assert created.status_code == 201, created.text[:400]
+        item = created.json()["item"]
+        stored = requests.get(f"{api_server.url}/api/v1/items/{item['code']}", headers=api_server.headers, timeout=60)
+        assert stored.status_code == 200
+        assert [event["kind"] for event in item["events"]] == kinds
+        assert item["events"] == stored.json()["events"]
+        assert {key: value for key, value in item.items() if key != "events"} == {
+            key: value for key, value in stored.json().items() if key != "events"
+        }
+
+
 # --- Idempotency-Key ------------------------------------------------------------------------------
 
 
